@@ -1,0 +1,33 @@
+/* config.h: RSTWATCH_* environment variables, parsed once at start. */
+#ifndef RSW_CONFIG_H
+#define RSW_CONFIG_H
+#include <limits.h>
+#include <stddef.h>
+
+enum rsw_events { RSW_EVENTS_ERRORS = 0, RSW_EVENTS_CONN = 1, RSW_EVENTS_ALL = 2 };
+
+struct rsw_config {
+    int backtrace;       /* max frames, 0 = none */
+    int events;          /* enum rsw_events */
+    int sigpipe_survive; /* RSTWATCH_SIGPIPE=survive */
+    int secure;          /* AT_SECURE: log nothing, inject nothing */
+    const char *log;     /* RSTWATCH_LOG as given, NULL if unset */
+    const char *inject;  /* RSTWATCH_INJECT as given, NULL if unset */
+};
+extern struct rsw_config rsw_cfg;
+
+#define RSW_BACKTRACE_DEFAULT 32
+#define RSW_BACKTRACE_MAX 256
+
+/* Each parser stores the value (or the default) and returns 0, or -1 after writing a one-line
+ * "rstwatch: ..." message (naming the variable and the default used) into msg. */
+int rsw_config_backtrace(const char *v, int *out, char *msg, size_t msgcap);
+int rsw_config_events(const char *v, int *out, char *msg, size_t msgcap);
+int rsw_config_sigpipe(const char *v, int *out, char *msg, size_t msgcap);
+
+/* Reads the environment into rsw_cfg; bad values are reported on stderr (fd 2). */
+void rsw_config_load(void);
+
+/* Expands a RSTWATCH_LOG template: %p → pid, %n → name, %% → %. -1 if it does not fit. */
+int rsw_config_expand(const char *tmpl, int pid, const char *name, char *out, size_t cap);
+#endif

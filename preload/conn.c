@@ -1,0 +1,157 @@
+/* conn.c: connection bookkeeping shared by the shims: classify fds seen for the first time,
+ * set up watched sockets, and the slow path of every I/O call (eof, errors, io events). */
+#include "shim.h"
+#include "addr.h"
+#include "config.h"
+#include "event.h"
+#include "rsw_schema.h"
+#include "sys.h"
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char *op_name(enum rsw_op op)
+{
+    return op == RSW_OP_IN ? "read" : "write";
+}
+
+void rsw_fd_setup_socket(struct rsw_fd *e, int fd, int family, const struct sockaddr *peer,
+                         socklen_t peerlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    uint64_t cookie = 0;
+    socklen_t cl = sizeof cookie;
+    e->conn = rsw_fdt_next_conn();
+    e->bytes_in = e->bytes_out = 0;
+    e->inj_err = 0;
+    e->inj_calls = 0;
+    e->flags = (family == AF_INET || family == AF_INET6) ? RSW_F_TCP : 0;
+    if (!peer && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        peer = (struct sockaddr *)&ss, peerlen = sl;
+    e->family = (uint8_t)rsw_addr_format(peer, peer ? peerlen : 0, e->peer, sizeof e->peer);
+    if (e->family == RSW_FAM_NONE) /* no peer address (yet): family from the socket */
+        e->family = family == AF_INET ? RSW_FAM_INET
+                    : family == AF_INET6 ? RSW_FAM_INET6
+                                         : RSW_FAM_UNIX;
+    e->cookie = rsw_sys_getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &cl) == 0 ? cookie : 0;
+}
+
+/* Is this a socket the library watches: TCP over IPv4/IPv6, UNIX stream/seqpacket? */
+static int watchable_socket(int fd, int *family)
+{
+    int dom = 0, type = 0;
+    socklen_t l1 = sizeof dom, l2 = sizeof type;
+    if (rsw_sys_getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &dom, &l1) ||
+        rsw_sys_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l2))
+        return 0;
+    *family = dom;
+    if (dom == AF_INET || dom == AF_INET6)
+        return type == SOCK_STREAM;
+    if (dom == AF_UNIX)
+        return type == SOCK_STREAM || type == SOCK_SEQPACKET;
+    return 0;
+}
+
+static void format_local(int fd, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    out[0] = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        rsw_addr_format((struct sockaddr *)&ss, sl, out, cap);
+}
+
+struct rsw_fd *rsw_fd_adopt(int fd, const char *call)
+{
+    struct stat st;
+    int family = 0, saved = errno;
+    char local[RSW_PEER_MAX];
+    rsw_init();
+    if (rsw_tls.depth || !rsw_ready)
+        return NULL;
+    struct rsw_fd *e = rsw_fdt_slot(fd);
+    if (!e)
+        return NULL;
+    uint32_t expect = RSW_FD_UNKNOWN;
+    if (!__atomic_compare_exchange_n(&e->state, &expect, RSW_FD_BUSY, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return expect == RSW_FD_WATCHED ? e : NULL;
+    rsw_tls.depth++;
+    uint32_t state = RSW_FD_IGNORED;
+    local[0] = 0;
+    if (fstat(fd, &st) != 0) {
+        state = RSW_FD_UNKNOWN; /* not open (EBADF): nothing to remember */
+    } else if (S_ISSOCK(st.st_mode) && watchable_socket(fd, &family)) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) { /* connected */
+            rsw_fd_setup_socket(e, fd, family, (struct sockaddr *)&ss, sl);
+            format_local(fd, local, sizeof local);
+            state = RSW_FD_WATCHED;
+        }
+    } else if (S_ISFIFO(st.st_mode)) {
+        e->conn = rsw_fdt_next_conn();
+        e->bytes_in = e->bytes_out = e->inj_calls = 0;
+        e->inj_err = 0;
+        e->flags = 0;
+        e->family = RSW_FAM_PIPE;
+        e->cookie = 0;
+        rsw_addr_pipe((unsigned long long)st.st_ino, e->peer, sizeof e->peer);
+        state = RSW_FD_WATCHED;
+    }
+    __atomic_store_n(&e->state, state, __ATOMIC_RELEASE);
+    if (state == RSW_FD_WATCHED) {
+        struct rsw_evinfo ev = RSW_EVINFO_INIT;
+        ev.ev = RSW_EV_ADOPT, ev.call = call, ev.fd = fd, ev.e = e;
+        ev.local = local[0] ? local : NULL;
+        rsw_ev_emit(&ev);
+    }
+    rsw_tls.depth--;
+    errno = saved;
+    return state == RSW_FD_WATCHED ? e : NULL;
+}
+
+void rsw_report_error(const char *call, const char *op, int fd, const struct rsw_fd *e, long ret,
+                      int err)
+{
+    if (!rsw_errno_interesting(err) || rsw_tls.depth)
+        return;
+    rsw_tls.depth++;
+    struct rsw_evinfo ev = RSW_EVINFO_INIT;
+    ev.ev = RSW_EV_ERROR, ev.call = call, ev.op = op, ev.fd = fd, ev.e = e;
+    ev.has_ret = 1, ev.ret = ret, ev.err = err;
+    ev.backtrace = rsw_cfg.backtrace > 0;
+    rsw_ev_emit(&ev);
+    rsw_tls.depth--;
+}
+
+ssize_t rsw_io_slow(int fd, struct rsw_fd *e, const char *call, enum rsw_op op, int flags,
+                    size_t len, ssize_t r)
+{
+    int err = errno;
+    if (r > 0) {
+        if (!(flags & MSG_PEEK))
+            __atomic_fetch_add(op == RSW_OP_IN ? &e->bytes_in : &e->bytes_out, (uint64_t)r,
+                               __ATOMIC_RELAXED);
+    } else if (r == 0 && op == RSW_OP_IN && len != 0 && !(e->flags & RSW_F_EOF)) {
+        __atomic_fetch_or(&e->flags, RSW_F_EOF, __ATOMIC_RELAXED);
+        if (!rsw_tls.depth) {
+            struct rsw_evinfo ev = RSW_EVINFO_INIT;
+            ev.ev = RSW_EV_EOF, ev.call = call, ev.fd = fd, ev.e = e;
+            rsw_ev_emit(&ev);
+        }
+    } else if (r < 0) {
+        const char *opn = (e->flags & RSW_F_PENDING) && err == ECONNREFUSED ? "connect"
+                                                                             : op_name(op);
+        rsw_report_error(call, opn, fd, e, (long)r, err);
+    }
+    if (r >= 0 && rsw_io_all && !rsw_tls.depth) {
+        struct rsw_evinfo ev = RSW_EVINFO_INIT;
+        ev.ev = RSW_EV_IO, ev.call = call, ev.op = op_name(op), ev.fd = fd, ev.e = e;
+        ev.has_ret = 1, ev.ret = (long)r;
+        rsw_ev_emit(&ev);
+    }
+    errno = err;
+    return r;
+}

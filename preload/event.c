@@ -1,0 +1,215 @@
+/* event.c: turns what a hook saw into one JSON line; no stdio, no locks, no allocation. */
+#include "event.h"
+#include "backtrace.h"
+#include "config.h"
+#include "jsonw.h"
+#include "logwriter.h"
+#include "rsw_schema.h"
+#include "sys.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/tcp.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#define RSW_LINE_MAX 12288
+
+int rsw_pid;
+static __thread int rsw_tid __attribute__((tls_model("initial-exec")));
+
+void rsw_ev_reset_thread(void)
+{
+    rsw_tid = 0;
+}
+
+int rsw_errno_interesting(int err)
+{
+    switch (err) {
+    case EPIPE:
+    case ECONNRESET:
+    case ECONNREFUSED:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN:
+    case ECONNABORTED:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+const char *rsw_errno_name(int err, char *buf)
+{
+    const char *n = strerrorname_np(err);
+    if (n)
+        return n;
+    buf[0] = 'E';
+    buf[1 + rsw_fmt_u64(buf + 1, (unsigned)err)] = 0;
+    return buf;
+}
+
+int rsw_ev_wanted(const char *ev)
+{
+    int level;
+    if (!rsw_log_enabled())
+        return 0;
+    if (!strcmp(ev, RSW_EV_START) || !strcmp(ev, RSW_EV_ERROR) || !strcmp(ev, RSW_EV_SIGNAL) ||
+        !strcmp(ev, RSW_EV_INJECT))
+        level = RSW_EVENTS_ERRORS;
+    else if (!strcmp(ev, RSW_EV_IO))
+        level = RSW_EVENTS_ALL;
+    else
+        level = RSW_EVENTS_CONN;
+    return rsw_cfg.events >= level;
+}
+
+static const char *family_name(int f)
+{
+    static const char *const names[] = {NULL, "inet", "inet6", "unix", "pipe"};
+    return f > 0 && f <= RSW_FAM_PIPE ? names[f] : NULL;
+}
+
+static void begin(struct rsw_json *j, char *buf, size_t cap, const char *ev)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    if (!rsw_tid)
+        rsw_tid = rsw_sys_gettid();
+    rsw_json_begin(j, buf, cap);
+    rsw_json_u64(j, "v", RSW_SCHEMA_VERSION);
+    rsw_json_u64(j, "ts", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    rsw_json_u64(j, "seq", rsw_log_next_seq());
+    rsw_json_i64(j, "pid", rsw_pid);
+    rsw_json_i64(j, "tid", rsw_tid);
+    rsw_json_str(j, "ev", ev);
+}
+
+static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
+{
+    static const char *const states[] = {"?",         "ESTABLISHED", "SYN_SENT", "SYN_RECV",
+                                         "FIN_WAIT1", "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+                                         "CLOSE_WAIT", "LAST_ACK",   "LISTEN",   "CLOSING"};
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+    memset(&ti, 0, sizeof ti);
+    if (rsw_sys_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return;
+    rsw_json_open_obj(j, "tcp");
+    rsw_json_str(j, "state", ti.tcpi_state < 12 ? states[ti.tcpi_state] : "?");
+    if (len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received) {
+        uint64_t out = __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED);
+        rsw_json_u64(j, "bytes_acked", ti.tcpi_bytes_acked);
+        rsw_json_u64(j, "bytes_received", ti.tcpi_bytes_received);
+        rsw_json_u64(j, "unacked", out > ti.tcpi_bytes_acked ? out - ti.tcpi_bytes_acked : 0);
+    }
+    rsw_json_close(j);
+}
+
+void rsw_ev_emit(const struct rsw_evinfo *in)
+{
+    char buf[RSW_LINE_MAX], en[16];
+    struct rsw_json j;
+    int saved = errno;
+    if (!rsw_ev_wanted(in->ev))
+        return;
+    begin(&j, buf, sizeof buf, in->ev);
+    if (in->call)
+        rsw_json_str(&j, "call", in->call);
+    if (in->op)
+        rsw_json_str(&j, "op", in->op);
+    if (in->fd >= 0)
+        rsw_json_i64(&j, "fd", in->fd);
+    if (in->lfd >= 0)
+        rsw_json_i64(&j, "lfd", in->lfd);
+    if (in->e) {
+        rsw_json_u64(&j, "conn", in->e->conn);
+        if (family_name(in->e->family))
+            rsw_json_str(&j, "family", family_name(in->e->family));
+    }
+    if (in->local)
+        rsw_json_str(&j, "local", in->local);
+    if (in->e)
+        rsw_json_str(&j, "peer", in->e->peer);
+    if (in->has_ret)
+        rsw_json_i64(&j, "ret", in->ret);
+    if (in->err)
+        rsw_json_str(&j, "errno", rsw_errno_name(in->err, en));
+    if (in->how)
+        rsw_json_str(&j, "how", in->how);
+    if (in->nonblock >= 0)
+        rsw_json_bool(&j, "nonblock", in->nonblock);
+    if (in->e && in->e->cookie)
+        rsw_json_u64(&j, "cookie", in->e->cookie);
+    if (in->e && (!strcmp(in->ev, RSW_EV_ERROR) || !strcmp(in->ev, RSW_EV_CLOSE) ||
+                  !strcmp(in->ev, RSW_EV_EOF) || !strcmp(in->ev, RSW_EV_SIGNAL))) {
+        rsw_json_u64(&j, "bytes_in", __atomic_load_n(&in->e->bytes_in, __ATOMIC_RELAXED));
+        rsw_json_u64(&j, "bytes_out", __atomic_load_n(&in->e->bytes_out, __ATOMIC_RELAXED));
+    }
+    if (in->injected)
+        rsw_json_bool(&j, "injected", 1);
+    if (in->disposition) {
+        rsw_json_str(&j, "sig", "SIGPIPE");
+        rsw_json_str(&j, "disposition", in->disposition);
+        rsw_json_str(&j, "action", in->action);
+    }
+    if (in->spec) {
+        rsw_json_i64(&j, "rule", in->rule);
+        rsw_json_str(&j, "spec", in->spec);
+        rsw_json_str(&j, "outcome", in->outcome);
+    }
+    if (in->e && (in->e->flags & RSW_F_TCP) && !strcmp(in->ev, RSW_EV_ERROR) && in->fd >= 0)
+        tcp_fields(&j, in->fd, in->e);
+    if (in->backtrace)
+        rsw_bt_write(&j, rsw_cfg.backtrace);
+    rsw_log_write(buf, rsw_json_end(&j));
+    errno = saved;
+}
+
+/* Reads a small /proc file with raw syscalls; returns its length (0 on failure). */
+static size_t read_small(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    size_t n = 0;
+    if (fd < 0)
+        return 0;
+    while (n < cap) {
+        ssize_t r = rsw_sys_read(fd, buf + n, cap - n);
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+    }
+    rsw_sys_close(fd);
+    return n;
+}
+
+void rsw_ev_start(const char *origin)
+{
+    char buf[RSW_LINE_MAX], exe[4096], args[4096];
+    struct rsw_json j;
+    struct utsname un;
+    int saved = errno;
+    if (!rsw_ev_wanted(RSW_EV_START))
+        return;
+    begin(&j, buf, sizeof buf, RSW_EV_START);
+    rsw_json_str(&j, "origin", origin);
+    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe);
+    rsw_json_strn(&j, "exe", exe, el > 0 ? (size_t)el : 0);
+    size_t al = read_small("/proc/self/cmdline", args, sizeof args);
+    rsw_json_open_arr(&j, "argv");
+    for (size_t i = 0; i < al;) {
+        size_t l = strnlen(args + i, al - i);
+        rsw_json_strn(&j, NULL, args + i, l);
+        i += l + 1;
+    }
+    rsw_json_close(&j);
+    rsw_json_i64(&j, "ppid", getppid());
+    if (uname(&un) == 0)
+        rsw_json_str(&j, "host", un.nodename);
+    rsw_json_str(&j, "lib", RSW_VERSION_STRING);
+    rsw_log_write(buf, rsw_json_end(&j));
+    errno = saved;
+}

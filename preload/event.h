@@ -1,0 +1,48 @@
+/* event.h: composes the log's events (README "Log format") from what a hook saw. */
+#ifndef RSW_EVENT_H
+#define RSW_EVENT_H
+#include "fdtable.h"
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Everything an event line may carry; unset fields are left out of the line. */
+struct rsw_evinfo {
+    const char *ev;   /* RSW_EV_* */
+    const char *call; /* function as the program called it */
+    const char *op;   /* connect, accept, read, write, shutdown, close, sockopt */
+    int fd;           /* -1: none */
+    int lfd;          /* listening fd (accept), -1: none */
+    const struct rsw_fd *e; /* the connection, NULL: none */
+    int has_ret;
+    long ret;
+    int err;            /* errno, 0: none */
+    const char *local;  /* formatted local address, NULL: none */
+    const char *how;    /* shutdown */
+    int nonblock;       /* connect: -1 unknown, 0, 1 */
+    int injected;       /* error caused by RSTWATCH_INJECT */
+    int backtrace;      /* capture "bt" */
+    /* signal */
+    const char *disposition, *action;
+    /* inject */
+    int rule;
+    const char *spec, *outcome;
+};
+
+#define RSW_EVINFO_INIT {.fd = -1, .lfd = -1, .nonblock = -1}
+
+/* Is this event kind written at the configured RSTWATCH_EVENTS level? */
+int rsw_ev_wanted(const char *ev);
+/* Formats and writes one line (one write(2)); async-signal-safe. */
+void rsw_ev_emit(const struct rsw_evinfo *in);
+/* The start event: exe, argv, ppid, host. */
+void rsw_ev_start(const char *origin);
+
+/* Is err one of the connection-killing errnos the library reports? */
+int rsw_errno_interesting(int err);
+/* Symbolic name, e.g. "ECONNRESET"; "E<number>" when unknown (buffer of 16). */
+const char *rsw_errno_name(int err, char *buf);
+
+/* Process identity, cached (updated after fork). */
+extern int rsw_pid;
+void rsw_ev_reset_thread(void);
+#endif
