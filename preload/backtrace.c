@@ -4,6 +4,7 @@
 #include "backtrace.h"
 #include "config.h"
 #include <dlfcn.h>
+#include <errno.h>
 #include <libunwind.h>
 #include <stdint.h>
 #include <string.h>
@@ -12,20 +13,23 @@
 static void *own_base; /* load base of librstwatch.so: its frames are left out */
 static char exe_path[4096]; /* the loader names the main program by argv[0]; log its path */
 
-void rsw_bt_init(void)
+void rsw_bt_init(int skip_own_module)
 {
     Dl_info info;
     /* per-thread caches: no lock is taken while unwinding, also inside a signal handler */
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-    if (dladdr((void *)&rsw_bt_init, &info))
+    if (skip_own_module && dladdr((void *)&rsw_bt_init, &info))
         own_base = info.dli_fbase;
     ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
     exe_path[n > 0 ? n : 0] = 0;
 }
 
+/* glibc names the main program by argv[0] (program_invocation_name): use its real path. */
 static const char *module_path(const char *fname)
 {
-    return (!fname[0] || !strchr(fname, '/')) && exe_path[0] ? exe_path : fname;
+    int main_prog = !fname[0] || fname == program_invocation_name ||
+                    !strcmp(fname, program_invocation_name);
+    return main_prog && exe_path[0] ? exe_path : fname;
 }
 
 void rsw_bt_write(struct rsw_json *j, int max)

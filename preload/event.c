@@ -101,10 +101,12 @@ static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
     rsw_json_open_obj(j, "tcp");
     rsw_json_str(j, "state", ti.tcpi_state < 12 ? states[ti.tcpi_state] : "?");
     if (len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received) {
+        /* the kernel's bytes_acked counts our SYN as one byte */
         uint64_t out = __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED);
+        uint64_t acked = ti.tcpi_bytes_acked ? ti.tcpi_bytes_acked - 1 : 0;
         rsw_json_u64(j, "bytes_acked", ti.tcpi_bytes_acked);
         rsw_json_u64(j, "bytes_received", ti.tcpi_bytes_received);
-        rsw_json_u64(j, "unacked", out > ti.tcpi_bytes_acked ? out - ti.tcpi_bytes_acked : 0);
+        rsw_json_u64(j, "unacked", out > acked ? out - acked : 0);
     }
     rsw_json_close(j);
 }

@@ -65,7 +65,7 @@ static void init_once(void)
     rsw_pid = getpid();
     rsw_config_load();
     rsw_fdt_init(max_fds());
-    rsw_bt_init();
+    rsw_bt_init(1);
     rsw_log_open(rsw_pid, program_invocation_short_name);
     rsw_inject_load(rsw_cfg.inject);
     rsw_io_all = rsw_cfg.events == RSW_EVENTS_ALL;

@@ -1,0 +1,160 @@
+/* test_event.c: events end to end through the core (writer, log file, backtrace), no preload. */
+#include "backtrace.h"
+#include "config.h"
+#include "event.h"
+#include "fdtable.h"
+#include "logwriter.h"
+#include "rsw_schema.h"
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/rsw-unit-XXXXXX";
+static char path[256];
+
+static void setup(void)
+{
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/log.%%p", dir);
+    rsw_cfg.log = path;
+    rsw_cfg.events = RSW_EVENTS_CONN;
+    rsw_cfg.backtrace = 32;
+    rsw_pid = getpid();
+    rsw_fdt_init(1 << 16);
+    rsw_bt_init(0);
+    rsw_log_open(rsw_pid, "unit");
+    cr_assert(rsw_log_enabled());
+}
+
+TestSuite(event, .init = setup);
+
+/* All lines of the log, parsed; fails the test on any line that is not JSON. */
+static json_t *lines(void)
+{
+    char p[300], buf[65536];
+    snprintf(p, sizeof p, "%s/log.%d", dir, getpid());
+    FILE *f = fopen(p, "r");
+    cr_assert_not_null(f, "%s", p);
+    json_t *arr = json_array();
+    while (fgets(buf, sizeof buf, f)) {
+        json_error_t err;
+        json_t *v = json_loads(buf, 0, &err);
+        cr_assert_not_null(v, "not JSON: %s", buf);
+        json_array_append_new(arr, v);
+    }
+    fclose(f);
+    return arr;
+}
+
+static const char *s(json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static json_int_t n(json_t *o, const char *k)
+{
+    return json_integer_value(json_object_get(o, k));
+}
+
+__attribute__((noinline)) void report_from_a_named_function(struct rsw_fd *e)
+{
+    struct rsw_evinfo in = RSW_EVINFO_INIT;
+    in.ev = RSW_EV_ERROR, in.call = "write", in.op = "write", in.fd = 7, in.e = e;
+    in.has_ret = 1, in.ret = -1, in.err = ECONNRESET, in.backtrace = 1;
+    rsw_ev_emit(&in);
+}
+
+Test(event, start_and_error_lines)
+{
+    struct rsw_fd e = {.state = RSW_FD_WATCHED, .family = RSW_FAM_INET6, .conn = 9,
+                       .bytes_in = 10, .bytes_out = 20, .cookie = 77};
+    strcpy(e.peer, "[::1]:8080");
+    rsw_ev_start("exec");
+    report_from_a_named_function(&e);
+    json_t *all = lines();
+    cr_assert_eq(json_array_size(all), 2);
+    json_t *st = json_array_get(all, 0), *er = json_array_get(all, 1);
+    cr_assert_eq(n(st, "v"), RSW_SCHEMA_VERSION);
+    cr_assert_str_eq(s(st, "ev"), "start");
+    cr_assert_str_eq(s(st, "origin"), "exec");
+    cr_assert_eq(n(st, "pid"), getpid());
+    cr_assert_eq(n(st, "seq"), 0);
+    cr_assert_eq(n(er, "seq"), 1);
+    cr_assert(json_is_array(json_object_get(st, "argv")));
+    cr_assert_str_eq(s(er, "ev"), "error");
+    cr_assert_str_eq(s(er, "errno"), "ECONNRESET");
+    cr_assert_str_eq(s(er, "peer"), "[::1]:8080");
+    cr_assert_str_eq(s(er, "family"), "inet6");
+    cr_assert_eq(n(er, "conn"), 9);
+    cr_assert_eq(n(er, "bytes_in"), 10);
+    cr_assert_eq(n(er, "bytes_out"), 20);
+    cr_assert_eq(n(er, "ret"), -1);
+    cr_assert_eq(n(er, "tid"), syscall(SYS_gettid));
+    cr_assert_gt(n(er, "ts"), 1700000000000000000ll);
+    json_t *bt = json_object_get(er, "bt");
+    cr_assert(json_array_size(bt) >= 2, "a backtrace");
+    int named = 0;
+    for (size_t i = 0; i < json_array_size(bt); i++) {
+        json_t *f = json_array_get(bt, i);
+        cr_assert(!strncmp(s(f, "ip"), "0x", 2));
+        cr_assert(!strncmp(s(f, "off"), "0x", 2));
+        cr_assert_not_null(s(f, "obj"));
+        if (s(f, "sym") && !strcmp(s(f, "sym"), "report_from_a_named_function"))
+            named = 1;
+    }
+    cr_assert(named, "the caller's frame is named");
+    json_decref(all);
+}
+
+Test(event, levels_filter_kinds)
+{
+    rsw_cfg.events = RSW_EVENTS_ERRORS;
+    cr_assert(rsw_ev_wanted(RSW_EV_ERROR));
+    cr_assert(rsw_ev_wanted(RSW_EV_SIGNAL));
+    cr_assert(rsw_ev_wanted(RSW_EV_START));
+    cr_assert(!rsw_ev_wanted(RSW_EV_CONNECT));
+    cr_assert(!rsw_ev_wanted(RSW_EV_IO));
+    rsw_cfg.events = RSW_EVENTS_CONN;
+    cr_assert(rsw_ev_wanted(RSW_EV_CLOSE));
+    cr_assert(!rsw_ev_wanted(RSW_EV_IO));
+    rsw_cfg.events = RSW_EVENTS_ALL;
+    cr_assert(rsw_ev_wanted(RSW_EV_IO));
+}
+
+Test(event, errno_names)
+{
+    char b[16];
+    cr_assert_str_eq(rsw_errno_name(EPIPE, b), "EPIPE");
+    cr_assert_str_eq(rsw_errno_name(ECONNREFUSED, b), "ECONNREFUSED");
+    cr_assert_str_eq(rsw_errno_name(9999, b), "E9999");
+    cr_assert(rsw_errno_interesting(EHOSTUNREACH));
+    cr_assert(!rsw_errno_interesting(EAGAIN));
+    cr_assert(!rsw_errno_interesting(EINPROGRESS));
+}
+
+/* The program closes the log's fd behind the library's back and reuses the number for a file
+ * of its own: the library must notice and never write into the program's file. */
+Test(event, never_writes_into_a_reused_fd)
+{
+    int lf = rsw_log_fd();
+    char other[300];
+    snprintf(other, sizeof other, "%s/programs-own-file", dir);
+    syscall(SYS_close, lf);
+    int fd = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_eq(dup2(fd, lf), lf);
+    close(fd);
+    rsw_ev_start("exec");
+    struct stat st;
+    cr_assert_eq(stat(other, &st), 0);
+    cr_assert_eq(st.st_size, 0, "nothing written into the program's file");
+    json_t *all = lines();
+    cr_assert_eq(json_array_size(all), 1, "the line went to the reopened log");
+    json_decref(all);
+}
