@@ -112,6 +112,11 @@ struct rsw_fd *rsw_fd_adopt(int fd, const char *call)
     return state == RSW_FD_WATCHED ? e : NULL;
 }
 
+ssize_t rsw_io_after(struct rsw_fd *e, const char *call, enum rsw_op op, ssize_t r)
+{
+    return rsw_io_slow(e->fd, e, call, op, 0, 1, r);
+}
+
 void rsw_report_error(const char *call, const char *op, int fd, const struct rsw_fd *e, long ret,
                       int err)
 {

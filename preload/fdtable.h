@@ -1,17 +1,19 @@
-/* fdtable.h: per-fd state, sized to the process fd limit, looked up without locks or syscalls. */
+/* fdtable.h: per-fd state for every possible fd number, looked up without locks or syscalls. */
 #ifndef RSW_FDTABLE_H
 #define RSW_FDTABLE_H
 #include <stddef.h>
 #include <stdint.h>
 
+#define RSW_HIDDEN __attribute__((visibility("hidden")))
+
 enum rsw_fd_state { RSW_FD_UNKNOWN = 0, RSW_FD_IGNORED = 1, RSW_FD_WATCHED = 2, RSW_FD_BUSY = 3 };
 enum rsw_family { RSW_FAM_NONE = 0, RSW_FAM_INET, RSW_FAM_INET6, RSW_FAM_UNIX, RSW_FAM_PIPE };
 enum rsw_fd_flag {
-    RSW_F_PENDING = 1 << 0,   /* non-blocking connect in progress */
-    RSW_F_EOF = 1 << 1,       /* a read returned 0 (eof event written) */
-    RSW_F_SHUT_WR = 1 << 2,   /* the program shut down its sending side */
-    RSW_F_INJ_DEAD = 1 << 3,  /* an injected fault killed this connection (emulation) */
-    RSW_F_TCP = 1 << 4,       /* TCP (TCP_INFO available) */
+    RSW_F_PENDING = 1 << 0,  /* non-blocking connect in progress */
+    RSW_F_EOF = 1 << 1,      /* a read returned 0 (eof event written) */
+    RSW_F_SHUT_WR = 1 << 2,  /* the program shut down its sending side */
+    RSW_F_INJ_DEAD = 1 << 3, /* an injected fault killed this connection (emulation) */
+    RSW_F_TCP = 1 << 4,      /* TCP (TCP_INFO available) */
 };
 
 #define RSW_PEER_MAX 112
@@ -21,6 +23,8 @@ struct rsw_fd {
     uint8_t family;     /* enum rsw_family */
     uint8_t flags;      /* enum rsw_fd_flag */
     uint16_t inj_err;   /* errno to keep returning after an emulated fault, else 0 */
+    int32_t fd;         /* the fd number this entry describes */
+    uint32_t pad;
     uint64_t conn;      /* connection id, unique within the process */
     uint64_t bytes_in;  /* updated with relaxed atomics */
     uint64_t bytes_out;
@@ -29,36 +33,52 @@ struct rsw_fd {
     char peer[RSW_PEER_MAX];
 };
 
-#define RSW_FD_CHUNK_BITS 10
+/* 65536 fds a chunk (mapped on first use; only the pages of fds in use get memory). The top
+ * level covers every unsigned 32-bit value, negative fds included, so lookups need no bound
+ * check: 65536 pointers, static. */
+#define RSW_FD_CHUNK_BITS 16
 #define RSW_FD_CHUNK (1u << RSW_FD_CHUNK_BITS)
+#define RSW_FD_TOP ((size_t)1 << (32 - RSW_FD_CHUNK_BITS))
 
 struct rsw_fdtable {
-    struct rsw_fd **chunks; /* capacity / RSW_FD_CHUNK pointers, chunks mapped on first use */
-    size_t nchunks;
+    struct rsw_fd **top;  /* RSW_FD_TOP chunk pointers */
+    struct rsw_fd **hot;  /* what the I/O wrappers look in: top, or an empty top (slow mode) */
+    size_t max_fds;       /* fds at or above this are never watched */
+    size_t chunks_end;    /* 1 + highest chunk index mapped */
 };
-extern struct rsw_fdtable rsw_fdt;
+extern struct rsw_fdtable rsw_fdt RSW_HIDDEN;
 
 /* Size the table for fds below max_fds (normally /proc/sys/fs/nr_open). 0 on success. */
 int rsw_fdt_init(size_t max_fds);
+/* Slow mode: every I/O call takes the slow path (fault injection, RSTWATCH_EVENTS=all). */
+void rsw_fdt_slow_mode(int on);
 /* Entry for fd, creating its chunk if needed; NULL if fd is out of range or memory ran out. */
 struct rsw_fd *rsw_fdt_slot(int fd);
 /* Forget everything about fd (closed): back to UNKNOWN. */
 void rsw_fdt_forget(int fd);
-/* Highest fd + 1 the table can currently hold an entry for (chunks mapped). */
+/* 1 + the highest fd the table can currently hold an entry for (chunks mapped). */
 size_t rsw_fdt_mapped_limit(void);
 uint64_t rsw_fdt_next_conn(void);
 
-/* Hot path: the entry if fd is watched, else NULL. No syscall, lock or allocation. */
-static inline struct rsw_fd *rsw_fdt_watched(int fd)
+static inline struct rsw_fd *rsw_fdt_in(struct rsw_fd **top, int fd)
 {
     unsigned u = (unsigned)fd;
-    size_t ci = u >> RSW_FD_CHUNK_BITS;
-    if (__builtin_expect(ci >= rsw_fdt.nchunks, 0))
-        return NULL;
-    struct rsw_fd *c = __atomic_load_n(&rsw_fdt.chunks[ci], __ATOMIC_ACQUIRE);
+    struct rsw_fd *c = __atomic_load_n(&top[u >> RSW_FD_CHUNK_BITS], __ATOMIC_ACQUIRE);
     if (__builtin_expect(c == NULL, 0))
         return NULL;
     struct rsw_fd *e = &c[u & (RSW_FD_CHUNK - 1)];
     return __atomic_load_n(&e->state, __ATOMIC_ACQUIRE) == RSW_FD_WATCHED ? e : NULL;
+}
+
+/* The entry if fd is watched, else NULL. No syscall, lock or allocation. */
+static inline struct rsw_fd *rsw_fdt_watched(int fd)
+{
+    return rsw_fdt_in(rsw_fdt.top, fd);
+}
+
+/* The I/O wrappers' lookup: as rsw_fdt_watched, but always NULL in slow mode. */
+static inline struct rsw_fd *rsw_fdt_hot(int fd)
+{
+    return rsw_fdt_in(rsw_fdt.hot, fd);
 }
 #endif

@@ -5,6 +5,7 @@
 #include "event.h"
 #include "inject.h"
 #include "logwriter.h"
+#include "ownfd.h"
 #include "rsw_schema.h"
 #include "sys.h"
 #include <errno.h>
@@ -150,8 +151,12 @@ RSW_EXPORT int close(int fd)
 {
     struct rsw_fd snap;
     rsw_init();
-    if (fd >= 0 && fd == rsw_log_fd()) { /* not the program's fd: as if it were not open */
-        errno = EBADF;
+    if (rsw_own_is(fd)) {
+        if (rsw_tls.depth) { /* the library (libunwind) closing its own */
+            rsw_own_drop(fd);
+            return rsw_real.close(fd);
+        }
+        errno = EBADF; /* not the program's fd: as if it were not open */
         return -1;
     }
     int watched = take(fd, &snap);
@@ -250,29 +255,43 @@ static int real_close_range(unsigned first, unsigned last, int flags)
     return (int)syscall(SYS_close_range, first, last, flags);
 }
 
-/* Closes [first, last] except the log's fd, reporting the watched connections it closes. */
-static int close_range_sparing_log(unsigned first, unsigned last, int flags)
+/* Closes [first, last] except the library's own fds (ownfd.h), reporting the watched
+ * connections it closes. The own fds sit above the program's soft limit, so the range is
+ * split at most a few times. */
+static int close_range_sparing_own(unsigned first, unsigned last, int flags)
 {
-    int lf = rsw_log_fd();
     if (flags & CLOSE_RANGE_CLOEXEC)
         return real_close_range(first, last, flags);
     size_t limit = rsw_fdt_mapped_limit();
     for (size_t fd = first; fd <= last && fd < limit; fd++) {
         struct rsw_fd snap;
-        if ((int)fd != lf && take((int)fd, &snap))
+        if (!rsw_own_is((int)fd) && take((int)fd, &snap))
             emit_close("close_range", (int)fd, &snap, 0, 0);
     }
-    if (lf < 0 || (unsigned)lf < first || (unsigned)lf > last)
-        return real_close_range(first, last, flags);
-    int r1 = (unsigned)lf > first ? real_close_range(first, (unsigned)lf - 1, flags) : 0;
-    int r2 = (unsigned)lf < last ? real_close_range((unsigned)lf + 1, last, flags) : 0;
-    return r1 < 0 ? r1 : r2;
+    int r = 0;
+    unsigned lo = first;
+    for (;;) { /* the lowest own fd in [lo, last], closing what lies below it */
+        int own = rsw_own_next(lo, last);
+        unsigned next = (unsigned)own;
+        if (own < 0) {
+            int rr = real_close_range(lo, last, flags);
+            return r < 0 ? r : rr;
+        }
+        if (next > lo) {
+            int rr = real_close_range(lo, next - 1, flags);
+            if (rr < 0)
+                r = rr;
+        }
+        if (next == last)
+            return r;
+        lo = next + 1;
+    }
 }
 
 RSW_EXPORT int close_range(unsigned first, unsigned last, int flags)
 {
     rsw_init();
-    return close_range_sparing_log(first, last, flags);
+    return close_range_sparing_own(first, last, flags);
 }
 
 RSW_EXPORT void closefrom(int lowfd)
@@ -280,7 +299,28 @@ RSW_EXPORT void closefrom(int lowfd)
     rsw_init();
     if (lowfd < 0)
         lowfd = 0;
-    if (close_range_sparing_log((unsigned)lowfd, ~0u, 0) < 0 && rsw_real.closefrom &&
-        rsw_log_fd() < lowfd)
-        rsw_real.closefrom(lowfd); /* close_range unavailable; nothing of ours to spare */
+    close_range_sparing_own((unsigned)lowfd, ~0u, 0);
+}
+
+/* libunwind opens a pipe to check memory: when the library is the caller, park both ends
+ * where the program never looks (they would otherwise take fds 3 and 4 from under it). */
+static int own_pipe(int fds[2], int r)
+{
+    if (r == 0 && rsw_tls.depth) {
+        fds[0] = rsw_own_hide(fds[0]);
+        fds[1] = rsw_own_hide(fds[1]);
+    }
+    return r;
+}
+
+RSW_EXPORT int pipe(int fds[2])
+{
+    rsw_init();
+    return own_pipe(fds, rsw_real.pipe(fds));
+}
+
+RSW_EXPORT int pipe2(int fds[2], int flags)
+{
+    rsw_init();
+    return own_pipe(fds, rsw_real.pipe2(fds, flags));
 }

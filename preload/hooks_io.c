@@ -1,39 +1,45 @@
 /* hooks_io.c: the generated wrappers of every byte-moving call in hooks.def.
- * Success path on a watched fd: a table lookup, a call, a counter add; nothing else. */
+ *
+ * The success path on a watched fd is a table lookup, the real call and one counter add:
+ * everything else (first sight of an fd, 0-byte reads, MSG_PEEK, fault injection,
+ * RSTWATCH_EVENTS=all, errors, EOF) branches to a cold variant or to rsw_io_after, so the hot
+ * function keeps a single value (the entry) across the real call. Injection and "all" mode
+ * switch the table the hot path looks in (rsw_fdt_slow_mode) instead of testing a flag. */
 #include "shim.h"
 #include "inject.h"
 
 #define DIR_IN RSW_OP_IN
 #define DIR_OUT RSW_OP_OUT
-/* Only writes record themselves for the SIGPIPE handler ("which write"). */
-#define ENTER_IN(fd, name)
-#define LEAVE_IN()
-#define ENTER_OUT(fd, name) (rsw_tls.wfd = (fd), rsw_tls.wcall = (name))
-#define LEAVE_OUT() (rsw_tls.wfd = -1)
 #define COUNTER_IN(e) (&(e)->bytes_in)
 #define COUNTER_OUT(e) (&(e)->bytes_out)
+/* A 0-byte read returning 0 is not EOF: such reads take the slow variant, which knows len. */
+#define ZERO_LEN_IN(len) ((len) == 0)
+#define ZERO_LEN_OUT(len) 0
 
 #define RSW_IO(R, name, P, A, FD, dir, FLAGS, LEN)                                                 \
-    RSW_EXPORT R name P                                                                          \
+    __attribute__((noinline, cold)) static R name##_slow P                                       \
     {                                                                                            \
         struct rsw_fd *e = rsw_fdt_watched(FD);                                                  \
-        if (RSW_UNLIKELY(e == NULL)) {                                                           \
-            e = rsw_fd_adopt(FD, #name);                                                         \
-            if (!e)                                                                              \
-                return rsw_real.name A;                                                          \
-        }                                                                                        \
-        if (RSW_UNLIKELY(rsw_inject_armed)) {                                                    \
+        if (!e && !(e = rsw_fd_adopt(FD, #name)))                                                \
+            return rsw_real.name A;                                                              \
+        if (rsw_inject_armed) {                                                                  \
             long ir;                                                                             \
             if (rsw_inject_io(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), &ir))             \
                 return (R)ir;                                                                    \
         }                                                                                        \
-        ENTER_##dir(FD, #name);                                                                  \
         R r = rsw_real.name A;                                                                   \
-        LEAVE_##dir();                                                                           \
-        if (RSW_LIKELY(r > 0 && !((FLAGS) & MSG_PEEK) && !rsw_io_all)) {                         \
+        return (R)rsw_io_slow(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), (ssize_t)r);      \
+    }                                                                                            \
+    RSW_EXPORT R name P                                                                          \
+    {                                                                                            \
+        struct rsw_fd *e = rsw_fdt_hot(FD);                                                      \
+        if (RSW_UNLIKELY(!e || ZERO_LEN_##dir(LEN) || ((FLAGS) & MSG_PEEK)))                     \
+            return name##_slow A;                                                                \
+        R r = rsw_real.name A;                                                                   \
+        if (RSW_LIKELY(r > 0)) {                                                                 \
             __atomic_fetch_add(COUNTER_##dir(e), (uint64_t)r, __ATOMIC_RELAXED);                 \
             return r;                                                                            \
         }                                                                                        \
-        return (R)rsw_io_slow(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), (ssize_t)r);      \
+        return (R)rsw_io_after(e, #name, DIR_##dir, (ssize_t)r);                                 \
     }
 #include "hooks.def"

@@ -15,7 +15,7 @@
 #include <string.h>
 
 struct rsw_real rsw_real;
-__thread struct rsw_tls rsw_tls __attribute__((tls_model("initial-exec"))) = {0, -1, NULL};
+__thread struct rsw_tls rsw_tls __attribute__((tls_model("initial-exec")));
 int rsw_ready;
 int rsw_io_all;
 
@@ -69,6 +69,7 @@ static void init_once(void)
     rsw_log_open(rsw_pid, program_invocation_short_name);
     rsw_inject_load(rsw_cfg.inject);
     rsw_io_all = rsw_cfg.events == RSW_EVENTS_ALL;
+    rsw_fdt_slow_mode(rsw_inject_armed || rsw_io_all);
     rsw_sigpipe_init();
     pthread_atfork(NULL, NULL, after_fork_child);
     rsw_ev_start("exec");

@@ -1,6 +1,7 @@
 /* logwriter.c: opens the per-process log and appends lines to it, one write(2) each. */
 #include "logwriter.h"
 #include "config.h"
+#include "ownfd.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 static struct {
@@ -22,21 +22,10 @@ static struct {
     char path[PATH_MAX];
 } lw = {.fd = -1};
 
-/* A high fd number keeps the log out of the program's way (daemons expect 0, 1, 2, 3...). */
+/* The log lives where the program cannot reach it (see ownfd.h). */
 static int move_high(int fd)
 {
-    struct rlimit rl;
-    long target = 768;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-        (long)rl.rlim_cur <= 1024)
-        target = (long)rl.rlim_cur * 3 / 4;
-    if (target <= fd)
-        return fd;
-    int hi = fcntl(fd, F_DUPFD_CLOEXEC, (int)target);
-    if (hi < 0)
-        return fd;
-    rsw_sys_close(fd);
-    return hi;
+    return rsw_own_hide(fd);
 }
 
 static void remember_identity(void)
@@ -109,6 +98,7 @@ void rsw_log_after_fork(int pid, const char *name)
 {
     lw.seq = 0;
     if (lw.fd >= 0 && lw.per_process) {
+        rsw_own_drop(lw.fd);
         rsw_sys_close(lw.fd);
         lw.fd = open_expanded(pid, name);
         remember_identity();
@@ -140,8 +130,10 @@ void rsw_log_relocate(void)
     if (lw.fd < 0)
         return;
     int hi = fcntl(lw.fd, F_DUPFD_CLOEXEC, lw.fd + 1);
-    if (hi >= 0)
-        lw.fd = hi; /* the old number is about to be replaced by the program's dup2 */
+    if (hi >= 0) { /* the old number is about to be replaced by the program's dup2 */
+        rsw_own_drop(lw.fd);
+        lw.fd = rsw_own_hide(hi);
+    }
 }
 
 /* The program may have closed our fd behind our back (raw syscall) and reused the number:
@@ -155,6 +147,7 @@ static int check_identity(void)
         lw.fd = -1;
         return -1;
     }
+    rsw_own_drop(lw.fd);
     int fd = open_path(lw.path);
     if (fd < 0) {
         lw.fd = -1;

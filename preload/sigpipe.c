@@ -8,7 +8,10 @@
 #include "logwriter.h"
 #include "rsw_schema.h"
 #include "sys.h"
+#include <dlfcn.h>
 #include <errno.h>
+#include <stdio.h>
+#include <ucontext.h>
 #include <pthread.h>
 #include <string.h>
 
@@ -67,6 +70,34 @@ static void die_of_sigpipe(void)
     pthread_sigmask(SIG_UNBLOCK, &s, NULL); /* delivered here: the process ends */
 }
 
+/* Which write raised it? SIGPIPE for EPIPE is sent while the system call returns, so the
+ * interrupted context is just after the syscall instruction: RAX holds -EPIPE and RDI still
+ * holds the first argument, the fd (the kernel preserves it). This also covers writes that
+ * libc makes internally (stdio's fflush), which no hook sees. The function executing is named
+ * from the dynamic symbol table ("__send" -> "send"). Returns the fd, or -1 if unknown. */
+static int interrupted_write(void *ucv, char *call, size_t cap)
+{
+    call[0] = 0;
+#if defined(__x86_64__)
+    ucontext_t *uc = ucv;
+    if (!uc || uc->uc_mcontext.gregs[REG_RAX] != -EPIPE)
+        return -1;
+    Dl_info info;
+    if (dladdr((void *)uc->uc_mcontext.gregs[REG_RIP], &info) && info.dli_sname) {
+        const char *n = info.dli_sname;
+        while (*n == '_')
+            n++;
+        if (!strncmp(n, "libc_", 5))
+            n += 5;
+        snprintf(call, cap, "%s", n);
+    }
+    return (int)uc->uc_mcontext.gregs[REG_RDI];
+#else
+    (void)ucv, (void)cap;
+    return -1;
+#endif
+}
+
 static void handler(int sig, siginfo_t *si, void *uc)
 {
     int saved = errno;
@@ -76,10 +107,14 @@ static void handler(int sig, siginfo_t *si, void *uc)
     in.ev = RSW_EV_SIGNAL;
     in.disposition = dfl ? "default" : ign ? "ignore" : "handler";
     in.action = dfl ? (rsw_cfg.sigpipe_survive ? "survive" : "kill") : ign ? "ignore" : "handler";
-    if (rsw_tls.wfd >= 0) {
-        in.fd = rsw_tls.wfd;
-        in.call = rsw_tls.wcall;
-        in.e = rsw_fdt_watched(rsw_tls.wfd);
+    char call[64];
+    int fd = interrupted_write(uc, call, sizeof call);
+    if (fd >= 0) {
+        in.fd = fd;
+        in.call = call[0] ? call : NULL;
+        in.e = rsw_fdt_watched(fd);
+        if (!in.e) /* written only by libc itself so far (stdio): classify it now */
+            in.e = rsw_fd_adopt(fd, in.call);
     }
     in.backtrace = rsw_cfg.backtrace > 0;
     rsw_tls.depth++;
@@ -97,9 +132,8 @@ static void handler(int sig, siginfo_t *si, void *uc)
         errno = saved;
         return;
     }
-    if (a.sa_flags & SA_RESETHAND) { /* one-shot: from now on the default disposition */
-        struct sigaction d;
-        memset(&d, 0, sizeof d);
+    if (a.sa_flags & SA_RESETHAND) { /* one-shot: the kernel resets the handler only */
+        struct sigaction d = a;
         d.sa_handler = SIG_DFL;
         set_app(&d);
         install(&d);
