@@ -1,0 +1,309 @@
+/* cmd_run.c: `rstwatch run`: runs a program under the preload, then summarizes what it logged. */
+#include "cmd.h"
+#include "report.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#ifdef RSW_HAVE_INJECT_VALIDATE
+#include "inject.h"
+#endif
+
+#ifndef RSW_INSTALL_LIBDIR
+#define RSW_INSTALL_LIBDIR "lib"
+#endif
+
+const char rsw_run_usage[] =
+    "usage: rstwatch run [OPTIONS] [--] PROG [ARGS...]\n"
+    "\n"
+    "Runs PROG with librstwatch.so preloaded, logging into a directory (one JSON Lines file\n"
+    "per process), then prints one summary line and the report command to run next. Exits\n"
+    "with PROG's status (128+N when a signal N killed it).\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR    log directory (default: a fresh rstwatch-PROG-PID/ here)\n"
+    "      --inject SPEC   fault-injection rules (RSTWATCH_INJECT), checked before PROG runs\n"
+    "      --backtrace N   frames per backtrace, 0-256 (RSTWATCH_BACKTRACE; default 32)\n"
+    "      --events KIND   errors, conn (default) or all (RSTWATCH_EVENTS)\n"
+    "      --sigpipe MODE  default, or survive: log SIGPIPE, then ignore it (RSTWATCH_SIGPIPE)\n"
+    "  -h, --help          this help\n"
+    "\n"
+    "The preload is found next to rstwatch (../lib or ../" RSW_INSTALL_LIBDIR
+    "); RSTWATCH_PRELOAD=PATH overrides.\n"
+    "exit status: PROG's; 2 for a usage error or a bad --inject; 127 if PROG cannot run.\n";
+
+static int rsw_usage_error(const char *msg, const char *arg)
+{
+    fprintf(stderr, "rstwatch: run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
+    return 2;
+}
+
+/* Finds librstwatch.so: $RSTWATCH_PRELOAD, else next to this executable. */
+static int rsw_find_preload(char *out, size_t len)
+{
+    const char *env = getenv("RSTWATCH_PRELOAD");
+    if (env && *env) {
+        if (access(env, R_OK) != 0) {
+            fprintf(stderr, "rstwatch: RSTWATCH_PRELOAD=%s: %s\n", env, strerror(errno));
+            return -1;
+        }
+        snprintf(out, len, "%s", env);
+        return 0;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        fprintf(stderr, "rstwatch: cannot find my own executable: %s\n", strerror(errno));
+        return -1;
+    }
+    self[n] = 0;
+    char *slash = strrchr(self, '/');
+    if (slash)
+        *slash = 0;
+    const char *cands[] = {"lib", RSW_INSTALL_LIBDIR};
+    char tried[2][PATH_MAX + 64];
+    for (int i = 0; i < 2; i++) {
+        snprintf(tried[i], sizeof tried[i], "%s/../%s/librstwatch.so", self, cands[i]);
+        char real[PATH_MAX];
+        if (access(tried[i], R_OK) == 0 && realpath(tried[i], real)) {
+            snprintf(out, len, "%s", real);
+            return 0;
+        }
+    }
+    fprintf(stderr, "rstwatch: cannot find librstwatch.so (looked in %s and %s); set "
+                    "RSTWATCH_PRELOAD\n", tried[0], tried[1]);
+    return -1;
+}
+
+static pid_t rsw_child;
+
+static void rsw_forward(int sig)
+{
+    if (rsw_child > 0)
+        kill(rsw_child, sig);
+}
+
+/* What went wrong in the child before exec, sent back through a close-on-exec pipe. */
+struct rsw_child_err {
+    int stage; /* 1 mkdir, 2 exec */
+    int err;
+};
+
+static void rsw_tally_line(char *buf, size_t len, json_t *obj)
+{
+    const char *k;
+    json_t *v;
+    size_t n = 0;
+    buf[0] = 0;
+    json_object_foreach(obj, k, v)
+    {
+        if (n < len)
+            n += snprintf(buf + n, len - n, "%s%s %lld", n ? ", " : "", k,
+                          (long long)json_integer_value(v));
+    }
+    if (!n)
+        snprintf(buf, len, "none");
+}
+
+static void rsw_summarize(const char *dir, const char *name, int status, int sig)
+{
+    char *args[] = {(char *)dir};
+    struct rsw_report_opts o = {.flt = {.verdict = -1}, .quiet = 1};
+    json_t *sum = NULL;
+    char how[64];
+    const char *abbr = sig ? sigabbrev_np(sig) : NULL;
+    if (sig)
+        snprintf(how, sizeof how, "was killed by SIG%s (status %d)", abbr ? abbr : "?", status);
+    else
+        snprintf(how, sizeof how, "exited with status %d", status);
+    struct stat st;
+    if (stat(dir, &st) != 0 || rsw_report(args, 1, &o, &sum) != 0 || !sum) {
+        fprintf(stderr, "rstwatch: %s %s; no rstwatch log was written in %s (a statically "
+                        "linked program, or one that never ran?)\n", name, how, dir);
+        json_decref(sum);
+        return;
+    }
+    long long nconn = json_integer_value(json_object_get(sum, "connections"));
+    char verdicts[512], errors[512];
+    rsw_tally_line(verdicts, sizeof verdicts, json_object_get(sum, "verdicts"));
+    rsw_tally_line(errors, sizeof errors, json_object_get(sum, "errors"));
+    long long sigs = json_integer_value(json_object_get(sum, "signals"));
+    char conns[600];
+    snprintf(conns, sizeof conns, "%lld connection%s%s%s%s", nconn, nconn == 1 ? "" : "s",
+             nconn ? " (" : "", nconn ? verdicts : "", nconn ? ")" : "");
+    fprintf(stderr, "rstwatch: %s %s: %s; errors: %s; SIGPIPE: %s\n", name, how, conns, errors,
+            sigs ? (sig == SIGPIPE ? "yes, it killed the process" : "yes") : "no");
+    fprintf(stderr, "rstwatch: next: rstwatch report %s\n", dir);
+    json_decref(sum);
+}
+
+int rsw_cmd_run(int argc, char **argv)
+{
+    enum { O_INJECT = 256, O_BT, O_EVENTS, O_SIGPIPE };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},     {"inject", required_argument, 0, O_INJECT},
+        {"backtrace", required_argument, 0, O_BT}, {"events", required_argument, 0, O_EVENTS},
+        {"sigpipe", required_argument, 0, O_SIGPIPE}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
+    };
+    const char *dir = NULL, *inject = NULL, *bt = NULL, *events = NULL, *sigpipe = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            dir = optarg;
+            break;
+        case O_INJECT:
+            inject = optarg;
+            break;
+        case O_BT: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (!*optarg || *end || v < 0 || v > 256)
+                return rsw_usage_error("--backtrace wants 0-256", optarg);
+            bt = optarg;
+            break;
+        }
+        case O_EVENTS:
+            if (strcmp(optarg, "errors") && strcmp(optarg, "conn") && strcmp(optarg, "all"))
+                return rsw_usage_error("--events wants errors, conn or all", optarg);
+            events = optarg;
+            break;
+        case O_SIGPIPE:
+            if (strcmp(optarg, "default") && strcmp(optarg, "survive"))
+                return rsw_usage_error("--sigpipe wants default or survive", optarg);
+            sigpipe = optarg;
+            break;
+        case 'h':
+            fputs(rsw_run_usage, stdout);
+            return 0;
+        default:
+            if (optopt >= 256 || optopt == 'o')
+                return rsw_usage_error("option needs a value", argv[optind - 1]);
+            return rsw_usage_error("unknown option (see rstwatch run --help)", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return rsw_usage_error("no program given (rstwatch run [OPTIONS] -- PROG [ARGS...])", NULL);
+    char **prog = argv + optind;
+    if (inject) {
+#ifdef RSW_HAVE_INJECT_VALIDATE
+        char err[512];
+        if (rsw_inject_validate(inject, err, sizeof err) != 0) {
+            fprintf(stderr, "%s\n", err);
+            return 2;
+        }
+#endif
+    }
+    char preload[PATH_MAX];
+    if (rsw_find_preload(preload, sizeof preload) != 0)
+        return 2;
+    const char *name = strrchr(prog[0], '/') ? strrchr(prog[0], '/') + 1 : prog[0];
+    char absdir[PATH_MAX], shown[PATH_MAX + 64];
+    if (dir) {
+        if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+            fprintf(stderr, "rstwatch: cannot create %s: %s\n", dir, strerror(errno));
+            return 2;
+        }
+        struct stat st;
+        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || !realpath(dir, absdir)) {
+            fprintf(stderr, "rstwatch: %s is not a directory\n", dir);
+            return 2;
+        }
+        snprintf(shown, sizeof shown, "%s", dir);
+    }
+    char cwd[PATH_MAX];
+    if (!dir && !getcwd(cwd, sizeof cwd)) {
+        fprintf(stderr, "rstwatch: cannot get the current directory: %s\n", strerror(errno));
+        return 2;
+    }
+    int pfd[2];
+    if (pipe2(pfd, O_CLOEXEC) != 0) {
+        fprintf(stderr, "rstwatch: pipe: %s\n", strerror(errno));
+        return 2;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        fprintf(stderr, "rstwatch: fork: %s\n", strerror(errno));
+        return 2;
+    }
+    if (pid == 0) {
+        struct rsw_child_err ce = {0, 0};
+        close(pfd[0]);
+        if (!dir) {
+            int n = snprintf(absdir, sizeof absdir, "%s/rstwatch-%.200s-%d", cwd, name,
+                             (int)getpid());
+            if (n < 0 || (size_t)n >= sizeof absdir)
+                errno = ENAMETOOLONG;
+            if (n < 0 || (size_t)n >= sizeof absdir || (mkdir(absdir, 0755) != 0 && errno != EEXIST)) {
+                ce = (struct rsw_child_err){1, errno};
+                if (write(pfd[1], &ce, sizeof ce) < 0)
+                    _exit(2);
+                _exit(2);
+            }
+        }
+        const char *old = getenv("LD_PRELOAD");
+        char *ld;
+        if (asprintf(&ld, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "") < 0)
+            _exit(2);
+        setenv("LD_PRELOAD", ld, 1);
+        setenv("RSTWATCH_LOG", absdir, 1);
+        if (inject)
+            setenv("RSTWATCH_INJECT", inject, 1);
+        if (bt)
+            setenv("RSTWATCH_BACKTRACE", bt, 1);
+        if (events)
+            setenv("RSTWATCH_EVENTS", events, 1);
+        if (sigpipe)
+            setenv("RSTWATCH_SIGPIPE", sigpipe, 1);
+        execvp(prog[0], prog);
+        ce = (struct rsw_child_err){2, errno};
+        if (write(pfd[1], &ce, sizeof ce) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    rsw_child = pid;
+    close(pfd[1]);
+    struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = rsw_forward};
+    sigaction(SIGINT, &ign, NULL);
+    sigaction(SIGQUIT, &ign, NULL);
+    sigaction(SIGTERM, &fwd, NULL);
+    sigaction(SIGHUP, &fwd, NULL);
+    struct rsw_child_err ce = {0, 0};
+    ssize_t got;
+    do
+        got = read(pfd[0], &ce, sizeof ce);
+    while (got < 0 && errno == EINTR);
+    close(pfd[0]);
+    int ws;
+    while (waitpid(pid, &ws, 0) < 0)
+        if (errno != EINTR) {
+            fprintf(stderr, "rstwatch: waitpid: %s\n", strerror(errno));
+            return 2;
+        }
+    if (!dir)
+        snprintf(shown, sizeof shown, "rstwatch-%.200s-%d/", name, (int)pid);
+    if (got == (ssize_t)sizeof ce && ce.stage == 1) {
+        fprintf(stderr, "rstwatch: cannot create %s: %s\n", shown, strerror(ce.err));
+        return 2;
+    }
+    if (got == (ssize_t)sizeof ce && ce.stage == 2) {
+        fprintf(stderr, "rstwatch: cannot run %s: %s\n", prog[0], strerror(ce.err));
+        if (!dir)
+            rmdir(shown);
+        return 127;
+    }
+    int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    rsw_summarize(shown, name, status, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+    return status;
+}

@@ -1,0 +1,112 @@
+/* match.c: pairs the client's and the server's view of one TCP connection; spots peer restarts. */
+#include "match.h"
+#include "map.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void rsw_match_init(struct rsw_matcher *m)
+{
+    m->tuples = rsw_map_new();
+    m->window = RSW_MATCH_WINDOW;
+}
+
+void rsw_match_free(struct rsw_matcher *m)
+{
+    rsw_map_free(m->tuples);
+    m->tuples = NULL;
+}
+
+static char *rsw_key(const char *a, const char *b)
+{
+    char *k;
+    if (asprintf(&k, "%s|%s", a, b) < 0)
+        abort();
+    return k;
+}
+
+static long long rsw_end(const struct rsw_conn *c)
+{
+    return c->state == RSW_OPEN ? LLONG_MAX : c->end_ts;
+}
+
+int rsw_match_compatible(const struct rsw_conn *a, const struct rsw_conn *b, long long window)
+{
+    if (a == b || a->partner || b->partner)
+        return 0;
+    if (!rsw_conn_matchable(a) || !rsw_conn_matchable(b))
+        return 0;
+    if (strcmp(a->local, b->peer) != 0 || strcmp(a->peer, b->local) != 0)
+        return 0;
+    long long ae = rsw_end(a), be = rsw_end(b);
+    if (ae != LLONG_MAX && b->start_ts > ae + window)
+        return 0;
+    if (be != LLONG_MAX && a->start_ts > be + window)
+        return 0;
+    return 1;
+}
+
+struct rsw_conn *rsw_match_add(struct rsw_matcher *m, struct rsw_conn *c)
+{
+    if (c->tuple_key || !rsw_conn_matchable(c))
+        return NULL;
+    char *rev = rsw_key(c->peer, c->local);
+    struct rsw_conn *other = rsw_map_get(m->tuples, rev);
+    free(rev);
+    c->tuple_key = rsw_key(c->local, c->peer);
+    rsw_map_set(m->tuples, c->tuple_key, c);
+    if (other && rsw_match_compatible(c, other, m->window)) {
+        c->partner = other;
+        other->partner = c;
+        return other;
+    }
+    return NULL;
+}
+
+void rsw_match_remove(struct rsw_matcher *m, struct rsw_conn *c)
+{
+    if (c->tuple_key && rsw_map_get(m->tuples, c->tuple_key) == c)
+        rsw_map_set(m->tuples, c->tuple_key, NULL);
+    if (c->partner && c->partner->partner == c)
+        c->partner->partner = NULL;
+    c->partner = NULL;
+}
+
+void rsw_match_peer_facts(struct rsw_conn *x, const struct rsw_conn *y)
+{
+    struct rsw_facts *f = &x->facts;
+    if (!y) {
+        f->have_peer = 0;
+        return;
+    }
+    f->have_peer = 1;
+    long long closed = y->close_ts;
+    if (y->facts.shut_wr_ts != RSW_NOTS && (closed == RSW_NOTS || y->facts.shut_wr_ts < closed))
+        closed = y->facts.shut_wr_ts;
+    if (closed == RSW_NOTS && y->proc && y->proc->killed_by)
+        closed = y->end_ts; /* the kernel closed it when the process died */
+    f->peer_close_ts = closed;
+    f->peer_bytes_in = y->close_bytes_in >= 0 ? y->close_bytes_in : y->bytes_in;
+}
+
+static int rsw_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+const struct rsw_proc *rsw_match_restart(const struct rsw_conn *x, const struct rsw_proc *server,
+                                         const struct rsw_proc *procs)
+{
+    if (!server || !server->exe)
+        return NULL;
+    long long until = x->facts.err_ts != RSW_NOTS ? x->facts.err_ts : x->end_ts;
+    for (const struct rsw_proc *p = procs; p; p = p->next) {
+        if (p == x->proc || (p->origin && strcmp(p->origin, "fork") == 0))
+            continue;
+        if (!rsw_same(p->exe, server->exe) || !rsw_same(p->host, server->host))
+            continue;
+        if (p->start_ts > x->start_ts && p->start_ts <= until)
+            return p;
+    }
+    return NULL;
+}

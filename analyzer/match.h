@@ -1,0 +1,33 @@
+/* match.h: both-ends matching (the two sides of one TCP connection) and peer-restart detection. */
+#ifndef RSW_MATCH_H
+#define RSW_MATCH_H
+#include "model.h"
+
+/* Clock skew and accept delay tolerated between the two ends' lifetimes: 2 s. */
+#define RSW_MATCH_WINDOW 2000000000LL
+/* How long (log time) a finished, unmatched connection waits for its other end's log lines. */
+#define RSW_HOLD_WINDOW 200000000LL
+
+struct rsw_matcher {
+    struct rsw_map *tuples; /* "local|peer" → the newest conn with that 4-tuple */
+    long long window;
+};
+
+void rsw_match_init(struct rsw_matcher *m);
+void rsw_match_free(struct rsw_matcher *m);
+/* 1 if a and b can be the two ends of one connection: a's local is b's peer and vice versa, and
+ * their lifetimes overlap (within the window; an open end has no end yet). */
+int rsw_match_compatible(const struct rsw_conn *a, const struct rsw_conn *b, long long window);
+/* Indexes a matchable conn and links it to its other end when that is known and unlinked.
+ * Returns the partner it was linked to, or NULL. Safe to call again (no-op once indexed). */
+struct rsw_conn *rsw_match_add(struct rsw_matcher *m, struct rsw_conn *c);
+/* Forgets c (before freeing it). */
+void rsw_match_remove(struct rsw_matcher *m, struct rsw_conn *c);
+/* Fills x's peer facts from its other end y. */
+void rsw_match_peer_facts(struct rsw_conn *x, const struct rsw_conn *y);
+/* The first new process image with server's host and exe that started while x was open and
+ * no later than x's first error: the peer restarted under x. procs: every process seen. */
+const struct rsw_proc *rsw_match_restart(const struct rsw_conn *x, const struct rsw_proc *server,
+                                         const struct rsw_proc *procs);
+
+#endif

@@ -1,0 +1,170 @@
+/* symbolize.c: module + offset → function, file:line via elfutils libdw, one cache entry per module. */
+#include "symbolize.h"
+#include "map.h"
+#include <elfutils/libdwfl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct rsw_module {
+    Dwfl *dwfl;
+    Dwfl_Module *mod; /* NULL: the binary is missing or unreadable; use the logged names */
+    Dwarf_Addr bias;
+};
+
+struct rsw_symbolizer {
+    struct rsw_map *mods; /* path → struct rsw_module * */
+};
+
+static char *rsw_debuginfo_path;
+
+static const Dwfl_Callbacks rsw_offline_cb = {
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = &rsw_debuginfo_path,
+};
+
+struct rsw_symbolizer *rsw_sym_new(void)
+{
+    struct rsw_symbolizer *s = calloc(1, sizeof(*s));
+    if (!s)
+        abort();
+    s->mods = rsw_map_new();
+    return s;
+}
+
+static void rsw_mod_free(const char *key, void *val, void *arg)
+{
+    (void)key;
+    (void)arg;
+    struct rsw_module *m = val;
+    if (m->dwfl)
+        dwfl_end(m->dwfl);
+    free(m);
+}
+
+void rsw_sym_free(struct rsw_symbolizer *s)
+{
+    if (!s)
+        return;
+    rsw_map_each(s->mods, rsw_mod_free, NULL);
+    rsw_map_free(s->mods);
+    free(s);
+}
+
+/* Opens a module once; later calls return the cached entry, even a failed one. */
+static struct rsw_module *rsw_module(struct rsw_symbolizer *s, const char *path)
+{
+    struct rsw_module *m = rsw_map_get(s->mods, path);
+    if (m)
+        return m;
+    m = calloc(1, sizeof(*m));
+    if (!m)
+        abort();
+    rsw_map_set(s->mods, path, m);
+    if (path[0] != '/' || access(path, R_OK) != 0)
+        return m;
+    m->dwfl = dwfl_begin(&rsw_offline_cb);
+    if (!m->dwfl)
+        return m;
+    dwfl_report_begin(m->dwfl);
+    m->mod = dwfl_report_offline(m->dwfl, path, path, -1);
+    dwfl_report_end(m->dwfl, NULL, NULL);
+    if (m->mod && !dwfl_module_getelf(m->mod, &m->bias))
+        m->mod = NULL;
+    return m;
+}
+
+static unsigned long long rsw_hex(json_t *frame, const char *k)
+{
+    json_t *v = json_object_get(frame, k);
+    if (json_is_integer(v))
+        return (unsigned long long)json_integer_value(v);
+    return json_is_string(v) ? strtoull(json_string_value(v), NULL, 16) : 0;
+}
+
+static void rsw_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_address)
+{
+    const char *obj = json_string_value(json_object_get(fr, "obj"));
+    json_t *sym = json_object_get(fr, "sym");
+    const char *func = json_is_string(sym) ? json_string_value(sym) : NULL;
+    const char *file = NULL;
+    int line = 0;
+    struct rsw_module *m = obj ? rsw_module(s, obj) : NULL;
+    if (m && m->mod && json_object_get(fr, "off")) {
+        Dwarf_Addr addr = m->bias + rsw_hex(fr, "off") - (is_return_address ? 1 : 0);
+        const char *name = dwfl_module_addrname(m->mod, addr);
+        if (name)
+            func = name;
+        Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);
+        if (l)
+            file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+    }
+    char plain[256];
+    if (func && strchr(func, '@')) { /* "__libc_start_main@@GLIBC_2.34" → the plain name */
+        snprintf(plain, sizeof plain, "%.*s", (int)(strchr(func, '@') - func), func);
+        func = plain;
+    }
+    json_object_set_new(fr, "func", func ? json_string(func) : json_null());
+    json_object_set_new(fr, "file", file ? json_string(file) : json_null());
+    json_object_set_new(fr, "line", file && line > 0 ? json_integer(line) : json_null());
+}
+
+void rsw_sym_frames(struct rsw_symbolizer *s, json_t *bt, int interrupted)
+{
+    size_t i, exact = 0;
+    json_t *fr;
+    /* the interrupted instruction is frame 0, or frame 1 under the signal trampoline */
+    const char *f0 = json_string_value(json_object_get(json_array_get(bt, 0), "sym"));
+    if (interrupted)
+        exact = f0 && strcmp(f0, "__restore_rt") == 0 ? 2 : 1;
+    json_array_foreach(bt, i, fr)
+    {
+        if (json_is_object(fr))
+            rsw_frame(s, fr, i >= exact);
+    }
+}
+
+static const char *rsw_base(const char *p)
+{
+    const char *s = p ? strrchr(p, '/') : NULL;
+    return s ? s + 1 : p;
+}
+
+void rsw_sym_site(json_t *fr, char *buf, size_t len)
+{
+    const char *func = json_string_value(json_object_get(fr, "func"));
+    const char *file = json_string_value(json_object_get(fr, "file"));
+    json_int_t line = json_integer_value(json_object_get(fr, "line"));
+    const char *obj = json_string_value(json_object_get(fr, "obj"));
+    const char *off = json_string_value(json_object_get(fr, "off"));
+    if (func && file)
+        snprintf(buf, len, "%s (%s:%lld)", func, rsw_base(file), (long long)line);
+    else if (func)
+        snprintf(buf, len, "%s (%s)", func, obj ? rsw_base(obj) : "?");
+    else
+        snprintf(buf, len, "%s+%s", obj ? rsw_base(obj) : "?", off ? off : "?");
+}
+
+static int rsw_system_module(const char *obj)
+{
+    const char *b = rsw_base(obj);
+    if (!b)
+        return 0;
+    return strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0 ||
+           strncmp(b, "ld-linux", 8) == 0 || strncmp(b, "libpthread", 10) == 0 ||
+           strncmp(b, "librstwatch", 11) == 0;
+}
+
+json_t *rsw_sym_site_frame(json_t *bt)
+{
+    size_t i;
+    json_t *fr;
+    json_array_foreach(bt, i, fr)
+    {
+        if (!rsw_system_module(json_string_value(json_object_get(fr, "obj"))))
+            return fr;
+    }
+    return json_array_get(bt, 0);
+}

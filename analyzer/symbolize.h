@@ -1,0 +1,20 @@
+/* symbolize.h: offline symbolization of logged backtrace frames (module + offset) with libdw. */
+#ifndef RSW_SYMBOLIZE_H
+#define RSW_SYMBOLIZE_H
+#include <jansson.h>
+
+struct rsw_symbolizer;
+
+struct rsw_symbolizer *rsw_sym_new(void);
+void rsw_sym_free(struct rsw_symbolizer *s);
+/* Adds "func", "file", "line" to every frame of bt, in place (null when unknown; func falls back
+ * to the logged "sym"). Frame 0 of a signal's backtrace is the interrupted instruction, not a
+ * return address: pass interrupted = 1 so it is looked up as is. */
+void rsw_sym_frames(struct rsw_symbolizer *s, json_t *bt, int interrupted);
+/* "func (file.c:42)", "func", or "module+0xoff": where a frame is, for summaries. */
+void rsw_sym_site(json_t *frame, char *buf, size_t len);
+/* The frame to name a call site by: the first one outside libc, the dynamic loader and rstwatch
+ * (or frame 0 when all are). NULL for an empty backtrace. */
+json_t *rsw_sym_site_frame(json_t *bt);
+
+#endif

@@ -1,0 +1,101 @@
+#!/usr/bin/env python3
+"""golden.py: runs one golden case of `rstwatch report` (see golden/cases.txt) and diffs it.
+
+usage: golden.py [--update] RSTWATCH NAME
+Exit 0 when text, json and stderr outputs and the exit status all match exactly.
+"""
+import difflib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LOGS = os.path.join(HERE, "logs")
+GOLDEN = os.path.join(HERE, "golden")
+
+
+def cases():
+    out = {}
+    with open(os.path.join(GOLDEN, "cases.txt")) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            name, code, *args = line.split()
+            out[name] = (int(code), args)
+    return out
+
+
+def make_too_long(path):
+    """Valid lines around one 10 MB line: the reader must skip it without holding it."""
+    head = ('{"v":1,"ts":1714564816000000000,"seq":0,"pid":5401,"tid":5401,"ev":"start",'
+            '"origin":"exec","exe":"/opt/demo/client","argv":["./client"],"ppid":5400,'
+            '"host":"alpha","lib":"0.1.0"}\n'
+            '{"v":1,"ts":1714564816000100000,"seq":1,"pid":5401,"tid":5401,"ev":"connect",'
+            '"call":"connect","fd":3,"conn":1,"family":"inet","local":"127.0.0.1:40140",'
+            '"peer":"127.0.0.1:1","ret":-1,"errno":"ECONNREFUSED","nonblock":false}\n')
+    huge = '{"v":1,"pad":"' + "x" * (10 * 1024 * 1024) + '"}\n'
+    tail = ('{"v":1,"ts":1714564816000200000,"seq":3,"pid":5401,"tid":5401,"ev":"close",'
+            '"call":"close","fd":3,"conn":1,"bytes_in":0,"bytes_out":0,"ret":0}\n')
+    with open(path, "w") as f:
+        f.write(head + huge + tail)
+
+
+def run(rstwatch, cwd, args, fmt):
+    stdin = subprocess.DEVNULL
+    argv = [rstwatch, "report", "--format", fmt]
+    for a in args:
+        if a.startswith("<"):
+            stdin = open(os.path.join(cwd, a[1:]), "rb")
+        else:
+            argv.append(a)
+    p = subprocess.run(argv, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=dict(os.environ, NO_COLOR="1"), timeout=120)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
+def compare(path, got, update):
+    if update:
+        with open(path, "w") as f:
+            f.write(got)
+        return True
+    try:
+        with open(path) as f:
+            want = f.read()
+    except FileNotFoundError:
+        want = ""
+    if want == got:
+        return True
+    sys.stdout.writelines(difflib.unified_diff(want.splitlines(True), got.splitlines(True),
+                                               path, "actual"))
+    return False
+
+
+def main():
+    argv = sys.argv[1:]
+    update = argv and argv[0] == "--update"
+    if update:
+        argv = argv[1:]
+    rstwatch, name = argv
+    code, args = cases()[name]
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="rsw-golden-") as tmp:
+        work = os.path.join(tmp, "logs")
+        shutil.copytree(LOGS, work, symlinks=True)
+        make_too_long(os.path.join(work, "too-long.jsonl"))
+        for fmt, ext in (("text", "txt"), ("json", "json")):
+            rc, out, err = run(rstwatch, work, args, fmt)
+            if rc != code:
+                print(f"{name} ({fmt}): exit status {rc}, expected {code}")
+                ok = False
+            ok &= compare(os.path.join(GOLDEN, f"{name}.{ext}"), out, update)
+            if fmt == "text":
+                ok &= compare(os.path.join(GOLDEN, f"{name}.err"), err, update)
+    print(f"{name}: {'ok' if ok else 'FAILED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
