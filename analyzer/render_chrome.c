@@ -22,18 +22,6 @@ struct rsw_chrome {
     int oom;
 };
 
-static json_int_t rsw_int(json_t *o, const char *key, json_int_t dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-static const char *rsw_str(json_t *o, const char *key, const char *dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : dflt;
-}
-
 /* Microseconds from nanoseconds, as an exact decimal (a JSON number); negatives kept. */
 static void rsw_put_us(FILE *f, const char *key, json_int_t ns)
 {

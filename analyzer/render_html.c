@@ -97,18 +97,6 @@ struct rsw_html {
 
 enum rsw_kind { RSW_K_LIFE, RSW_K_IO, RSW_K_ERR, RSW_K_SIG, RSW_K_INJ };
 
-static json_int_t rsw_int(json_t *o, const char *key, json_int_t dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_integer(v) ? json_integer_value(v) : dflt;
-}
-
-static const char *rsw_str(json_t *o, const char *key, const char *dflt)
-{
-    json_t *v = json_object_get(o, key);
-    return json_is_string(v) ? json_string_value(v) : dflt;
-}
-
 /* HTML-escapes n bytes of s for element content and quoted attributes alike; control
  * characters become spaces. Everything that came from a log goes through here. */
 static void rsw_esc_n(FILE *f, const char *s, size_t n)

@@ -61,8 +61,9 @@ static void *rsw_text_begin(const struct rsw_render_opts *o)
     return s;
 }
 
-/* Prints text word-wrapped at RSW_TEXT_WIDTH, every line indented by indent spaces. */
-static void rsw_wrap(FILE *out, const char *text, int indent)
+/* Prints text word-wrapped at RSW_TEXT_WIDTH in a column starting at indent; the first line
+ * is preceded by lead spaces (the caller may already have printed up to the column). */
+static void rsw_wrap_from(FILE *out, const char *text, int lead, int indent)
 {
     const char *p = text;
     while (*p) {
@@ -76,11 +77,18 @@ static void rsw_wrap(FILE *out, const char *text, int indent)
             if (take == 0)
                 take = strcspn(p, " ");
         }
-        fprintf(out, "%*s%.*s\n", indent, "", (int)take, p);
+        fprintf(out, "%*s%.*s\n", lead, "", (int)take, p);
+        lead = indent;
         p += take;
         while (*p == ' ')
             p++;
     }
+}
+
+/* Prints text word-wrapped at RSW_TEXT_WIDTH, every line indented by indent spaces. */
+static void rsw_wrap(FILE *out, const char *text, int indent)
+{
+    rsw_wrap_from(out, text, indent, indent);
 }
 
 static void rsw_abs_time(char *buf, size_t len, long long ts)
@@ -185,24 +193,7 @@ static void rsw_labeled(FILE *out, const char *label, const char *text)
     char first[16];
     snprintf(first, sizeof first, "  %-12s", label);
     fputs(first, out);
-    const char *p = text;
-    int indent = 14, lead = 0;
-    while (*p) {
-        int room = RSW_TEXT_WIDTH - indent;
-        size_t len = strlen(p), take = len;
-        if ((int)len > room) {
-            take = room;
-            while (take > 0 && p[take] != ' ')
-                take--;
-            if (take == 0)
-                take = strcspn(p, " ");
-        }
-        fprintf(out, "%*s%.*s\n", lead, "", (int)take, p);
-        lead = indent;
-        p += take;
-        while (*p == ' ')
-            p++;
-    }
+    rsw_wrap_from(out, text, 0, 14);
 }
 
 static int rsw_text_end(void *state, json_t *sum)

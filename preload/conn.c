@@ -53,7 +53,7 @@ static int watchable_socket(int fd, int *family)
     return 0;
 }
 
-static void format_local(int fd, char *out, size_t cap)
+void rsw_format_local(int fd, char *out, size_t cap)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
@@ -87,7 +87,7 @@ struct rsw_fd *rsw_fd_adopt(int fd, const char *call)
         socklen_t sl = sizeof ss;
         if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) { /* connected */
             rsw_fd_setup_socket(e, fd, family, (struct sockaddr *)&ss, sl);
-            format_local(fd, local, sizeof local);
+            rsw_format_local(fd, local, sizeof local);
             state = RSW_FD_WATCHED;
         }
     } else if (S_ISFIFO(st.st_mode)) {

@@ -14,15 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void local_of(int fd, char *out, size_t cap)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    out[0] = 0;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        rsw_addr_format((struct sockaddr *)&ss, sl, out, cap);
-}
-
 static void emit_simple(const char *ev, const char *call, int fd, const struct rsw_fd *e,
                         const char *local)
 {
@@ -63,7 +54,7 @@ RSW_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t salen)
     else
         __atomic_fetch_or(&e->flags, RSW_F_PENDING, __ATOMIC_RELAXED);
     char local[RSW_PEER_MAX];
-    local_of(fd, local, sizeof local);
+    rsw_format_local(fd, local, sizeof local);
     struct rsw_evinfo in = RSW_EVINFO_INIT;
     in.ev = RSW_EV_CONNECT, in.call = "connect", in.fd = fd, in.e = e;
     in.local = local[0] ? local : NULL;
@@ -210,7 +201,7 @@ RSW_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
             char local[RSW_PEER_MAX];
             __atomic_fetch_and(&e->flags, (uint8_t)~RSW_F_PENDING, __ATOMIC_RELAXED);
             rsw_tls.depth++;
-            local_of(fd, local, sizeof local);
+            rsw_format_local(fd, local, sizeof local);
             emit_simple(RSW_EV_CONNECTED, "getsockopt", fd, e, local[0] ? local : NULL);
             rsw_tls.depth--;
         }

@@ -48,6 +48,8 @@ void rsw_report_error(const char *call, const char *op, int fd, const struct rsw
 /* Initial values for a newly watched socket; peer/cookie/TCP flag filled from the kernel. */
 void rsw_fd_setup_socket(struct rsw_fd *e, int fd, int family, const struct sockaddr *peer,
                          socklen_t peerlen);
+/* The socket's local address, formatted ("" if unknown). */
+void rsw_format_local(int fd, char *out, size_t cap);
 /* SIGPIPE interposition (sigpipe.c). */
 void rsw_sigpipe_init(void);
 #endif
