@@ -1,11 +1,15 @@
-/* inject.h: RSTWATCH_INJECT fault injection: parse the rules, decide per call. */
+/* inject.h: RSTWATCH_INJECT fault injection: parse the rules, decide per call, and make the
+ * kernel deliver the outcome (grammar and decisions: inject_rules.h). */
 #ifndef RSW_INJECT_H
 #define RSW_INJECT_H
 #include <stddef.h>
 
 /* 0 if spec is a valid RSTWATCH_INJECT text, else -1 with a one-line "rstwatch: ..." message
- * naming the bad token and its position. Used by `rstwatch run --inject` too. */
+ * naming the bad token and its position. Used by `rstwatch run --inject` too. Allocates
+ * nothing, prints nothing; safe on any bytes (NULL: valid, no rules). */
 int rsw_inject_validate(const char *spec, char *err, size_t errlen);
+/* The same for len bytes that need not be NUL-terminated (for fuzzers: a NUL is a bad byte). */
+int rsw_inject_validate_n(const char *spec, size_t len, char *err, size_t errlen);
 /* Loads the rules (NULL: none); a bad spec is reported on stderr and nothing is injected. */
 void rsw_inject_load(const char *spec);
 /* Nonzero when rules are loaded: the shims consult the injector. */
@@ -14,10 +18,15 @@ extern int rsw_inject_armed;
 struct rsw_fd;
 struct sockaddr;
 /* Called by the I/O wrappers when armed, before the real call. op: RSW_OP_IN/RSW_OP_OUT.
- * Returns 1 if the call was answered by the injector (*ret set, errno set), else 0. */
+ * Returns 1 if the call was answered by the injector (*ret set, errno set), else 0: the real
+ * call goes ahead (after a reset or epipe, the kernel itself then returns the error). */
 int rsw_inject_io(int fd, struct rsw_fd *e, const char *call, int op, int flags, size_t len,
                   long *ret);
-/* Called by the connect shim when armed, before the real connect: 1 if answered. */
+/* Called by the connect shim when armed, before the real connect: 1 if answered (*ret and
+ * errno set; a refusal or a non-blocking timeout is a real connect elsewhere). */
 int rsw_inject_connect(int fd, const struct sockaddr *sa, unsigned salen, struct rsw_fd *e,
                        int *ret);
+/* Called by the accept shim when armed, once the accepted connection e (fd) is set up and its
+ * accept event written: numbers it for conn= and applies `reset,on=accept`. Keeps errno. */
+void rsw_inject_accept(int fd, struct rsw_fd *e, const char *call);
 #endif

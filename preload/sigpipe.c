@@ -70,20 +70,38 @@ static void die_of_sigpipe(void)
     pthread_sigmask(SIG_UNBLOCK, &s, NULL); /* delivered here: the process ends */
 }
 
-/* Which write raised it? SIGPIPE for EPIPE is sent while the system call returns, so the
- * interrupted context is just after the syscall instruction: RAX holds -EPIPE and RDI still
- * holds the first argument, the fd (the kernel preserves it). This also covers writes that
- * libc makes internally (stdio's fflush), which no hook sees. The function executing is named
- * from the dynamic symbol table ("__send" -> "send"). Returns the fd, or -1 if unknown. */
-static int interrupted_write(void *ucv, char *call, size_t cap)
+/* Which write raised it? The kernel sends SIGPIPE for a failed write to the writer itself
+ * (si_code SI_USER, si_pid our own pid) while the system call returns, so the interrupted
+ * context sits just after a syscall instruction, with RAX the result (-EPIPE, or a short count
+ * when a blocked write was cut off) and RDI still the first argument, the fd (the kernel keeps
+ * it). This also names writes libc makes itself (stdio's fflush), which no hook sees. The
+ * function executing is named from the dynamic symbol table ("__send" -> "send").
+ * Returns the fd, or -1 if the signal did not come from a write (e.g. kill -PIPE). */
+/* A short count raises SIGPIPE only from calls that write to a pipe or socket. */
+static int is_write_call(const char *n)
+{
+    static const char *const names[] = {"write",  "writev",     "send",   "sendto",
+                                        "sendmsg", "sendmmsg",  "sendfile", "sendfile64",
+                                        "splice", "vmsplice", "write_nocancel"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (!strcmp(n, names[i]))
+            return 1;
+    return 0;
+}
+
+static int interrupted_write(const siginfo_t *si, void *ucv, char *call, size_t cap)
 {
     call[0] = 0;
 #if defined(__x86_64__)
     ucontext_t *uc = ucv;
-    if (!uc || uc->uc_mcontext.gregs[REG_RAX] != -EPIPE)
+    if (!uc || !si || si->si_code != SI_USER || si->si_pid != getpid())
+        return -1;
+    greg_t rax = uc->uc_mcontext.gregs[REG_RAX];
+    const unsigned char *ip = (const unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
+    if ((rax != -EPIPE && rax < 0) || !ip || ip[-2] != 0x0f || ip[-1] != 0x05) /* syscall */
         return -1;
     Dl_info info;
-    if (dladdr((void *)uc->uc_mcontext.gregs[REG_RIP], &info) && info.dli_sname) {
+    if (dladdr((void *)ip, &info) && info.dli_sname) {
         const char *n = info.dli_sname;
         while (*n == '_')
             n++;
@@ -91,9 +109,11 @@ static int interrupted_write(void *ucv, char *call, size_t cap)
             n += 5;
         snprintf(call, cap, "%s", n);
     }
+    if (rax != -EPIPE && !is_write_call(call)) /* e.g. kill(getpid(), SIGPIPE) returning 0 */
+        return -1;
     return (int)uc->uc_mcontext.gregs[REG_RDI];
 #else
-    (void)ucv, (void)cap;
+    (void)si, (void)ucv, (void)cap;
     return -1;
 #endif
 }
@@ -108,7 +128,7 @@ static void handler(int sig, siginfo_t *si, void *uc)
     in.disposition = dfl ? "default" : ign ? "ignore" : "handler";
     in.action = dfl ? (rsw_cfg.sigpipe_survive ? "survive" : "kill") : ign ? "ignore" : "handler";
     char call[64];
-    int fd = interrupted_write(uc, call, sizeof call);
+    int fd = interrupted_write(si, uc, call, sizeof call);
     if (fd >= 0) {
         in.fd = fd;
         in.call = call[0] ? call : NULL;

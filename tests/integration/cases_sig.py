@@ -177,7 +177,28 @@ def pipe_head(ctx):
 
 @case
 def pipe_head_stdio(ctx):
-    pipe_into_head(ctx, "stdio", "print_to_pipe_forever")
+    _, last, peer = pipe_into_head(ctx, "stdio", "print_to_pipe_forever")
+    fields(last, call="write", fd=1, peer=peer, family="pipe")
+
+
+@case
+def pipe_head_short_write(ctx):
+    """A blocked write cut short by the reader leaving: short count + SIGPIPE, no EPIPE."""
+    _, last, peer = pipe_into_head(ctx, "huge", "write_one_huge_block")
+    fields(last, call="write", fd=1, peer=peer, family="pipe")
+
+
+@case
+def sigpipe_from_kill(ctx):
+    """kill(getpid(), SIGPIPE): logged, handler runs, but no write or fd is blamed."""
+    run, bare = ctx.both("t_pipe_writer", "kill")
+    run.expect_rc(0)
+    check(out_line(bare, "handled=")["handled"] == "1", "test program: handler not called without preload")
+    check(out_line(run, "handled=")["handled"] == "1", "handler not called under the preload")
+    sig = only(run.log(), "signal")
+    fields(sig, sig="SIGPIPE", disposition="handler", action="handler")
+    for k in ("fd", "call", "conn"):
+        check(k not in sig, f"signal from kill() names a {k}: {show(sig)}")
 
 
 # 10. survive -------------------------------------------------------------------------------------
