@@ -1,4 +1,4 @@
-/* pipe_sigpipe.c: `producer | head -c 5000` in one program: the reader takes one block and exits, the writer keeps writing and SIGPIPE kills it. */
+/* pipe_sigpipe.c: `app | head -c 5000` in one program: the writer outlives its reader, SIGPIPE. */
 /* The writer emits one 5000-byte record every 20 ms, so it never fills the pipe (64 KiB) before the
  * reader is gone: a write blocked on a full pipe when the reader leaves returns the bytes it had
  * copied so far (a short count) and still raises SIGPIPE, which would blur the picture. */
@@ -33,8 +33,8 @@ SAMPLE_STEP int pipe_writer_loop(int fd)
     memset(buf, 'x', sizeof buf);
     long total = 0;
     for (int i = 1; i <= MAX_BLOCKS; i++) {
-        long n = SAMPLE_CALL(write(fd, buf, sizeof buf), "write #%d (fd %d, %d B)", i, fd,
-                             BLOCK_SIZE);
+        long n =
+            SAMPLE_CALL(write(fd, buf, sizeof buf), "write #%d (fd %d, %d B)", i, fd, BLOCK_SIZE);
         if (n < 0) {
             sample_say("%ld B accepted by write() before it failed", total);
             return -1;

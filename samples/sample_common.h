@@ -28,11 +28,11 @@ long sample_result(long ret, int err, const char *fmt, ...) __attribute__((forma
 /* Make a call and print its answer in one go:
  *   n = SAMPLE_CALL(write(fd, buf, len), "write(fd %d, %zu B)", fd, len);
  * The call runs first and its errno is captured before anything else can change it. */
-#define SAMPLE_CALL(call, ...)                                                                   \
-    ({                                                                                           \
-        long sample_ret_ = (long)(call);                                                         \
-        int sample_err_ = errno;                                                                 \
-        sample_result(sample_ret_, sample_err_, __VA_ARGS__);                                    \
+#define SAMPLE_CALL(call, ...)                                                                     \
+    ({                                                                                             \
+        long sample_ret_ = (long)(call);                                                           \
+        int sample_err_ = errno;                                                                   \
+        sample_result(sample_ret_, sample_err_, __VA_ARGS__);                                      \
     })
 
 /* Sleep, saying why. */

@@ -1,4 +1,4 @@
-/* tcp_client.c: the samples' TCP client; it connects, then writes and reads as its mode says, printing every call and the kernel's answer. */
+/* tcp_client.c: the samples' TCP client: connects, writes, reads per mode, printing each call. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,27 +14,30 @@
 
 #include "sample_common.h"
 
-#define BLOCK_SIZE 5000      /* the block size of the original write-after-close experiment */
-#define MAX_BLOCKS 100000    /* write-loop gives up after this many (500 MB): never reached */
-#define IDLE_LIMIT_MS 60000  /* idle-write waits at most this long for its go-file */
+#define BLOCK_SIZE 5000     /* the block size of the original write-after-close experiment */
+#define MAX_BLOCKS 100000   /* write-loop gives up after this many (500 MB): never reached */
+#define IDLE_LIMIT_MS 60000 /* idle-write waits at most this long for its go-file */
 
 static char block[BLOCK_SIZE];
 
 __attribute__((noreturn)) static void usage(void)
 {
-    fprintf(stderr,
-            "usage: sample-client MODE HOST PORT [--syncnt N] [--go-file PATH]\n"
-            "modes:\n"
-            "  connect     connect, then close (PORT 0: a port reserved here, with nobody listening)\n"
-            "  write-loop  let the server close, then write %d-byte blocks until the kernel stops us\n"
-            "  write-read  let the server close, write one block, wait for the answer, read, send again\n"
-            "  read        send a request, then read until end of file or an error\n"
-            "  idle-write  send a greeting, stay idle until PATH exists, then write until an error\n"
-            "options:\n"
-            "  --syncnt N     setsockopt(TCP_SYNCNT, N): give up connecting after N SYN retransmits\n"
-            "  --go-file PATH the file whose creation ends the idle period (idle-write), or tells that\n"
-            "                 the server has closed (write-loop, write-read; default: sleep 200 ms)\n",
-            BLOCK_SIZE);
+    fprintf(
+        stderr,
+        "usage: sample-client MODE HOST PORT [--syncnt N] [--go-file PATH]\n"
+        "modes:\n"
+        "  connect     connect, then close (PORT 0: a port reserved here, with nobody listening)\n"
+        "  write-loop  let the server close, then write %d-byte blocks until the kernel stops us\n"
+        "  write-read  let the server close, write one block, wait for the answer, read, send "
+        "again\n"
+        "  read        send a request, then read until end of file or an error\n"
+        "  idle-write  send a greeting, stay idle until PATH exists, then write until an error\n"
+        "options:\n"
+        "  --syncnt N     setsockopt(TCP_SYNCNT, N): give up connecting after N SYN retransmits\n"
+        "  --go-file PATH the file whose creation ends the idle period (idle-write), or tells "
+        "that\n"
+        "                 the server has closed (write-loop, write-read; default: sleep 200 ms)\n",
+        BLOCK_SIZE);
     exit(2);
 }
 

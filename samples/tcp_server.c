@@ -1,4 +1,4 @@
-/* tcp_server.c: the samples' TCP server; it accepts one connection and closes it, aborts it or holds it as its mode says, printing every call and the kernel's answer. */
+/* tcp_server.c: the samples' TCP server: accepts, then closes, aborts or holds the connection. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,12 +13,13 @@
 
 __attribute__((noreturn)) static void usage(void)
 {
-    fprintf(stderr, "usage: sample-server MODE HOST PORT\n"
-                    "modes (each serves one connection, then exits):\n"
-                    "  close  accept, then close at once without reading\n"
-                    "  abort  accept, read the request, then close abortively (SO_LINGER {1, 0}): RST\n"
-                    "  hold   accept, then read until end of file or an error\n"
-                    "PORT 0 picks a free port; the 'listening on' line names it.\n");
+    fprintf(stderr,
+            "usage: sample-server MODE HOST PORT\n"
+            "modes (each serves one connection, then exits):\n"
+            "  close  accept, then close at once without reading\n"
+            "  abort  accept, read the request, then close abortively (SO_LINGER {1, 0}): RST\n"
+            "  hold   accept, then read until end of file or an error\n"
+            "PORT 0 picks a free port; the 'listening on' line names it.\n");
     exit(2);
 }
 

@@ -1,4 +1,4 @@
-/* unix_epipe.c: a UNIX-socket client writes to a server that has closed: EPIPE at once, no TCP, no RST (SIGPIPE ignored, as servers often do). */
+/* unix_epipe.c: a UNIX-socket client writes after its server closed: EPIPE at once, no RST. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
