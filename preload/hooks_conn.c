@@ -9,6 +9,7 @@
 #include "rsw_schema.h"
 #include "sys.h"
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
 #include <string.h>
@@ -97,6 +98,8 @@ static int do_accept(const char *call, int lfd, struct sockaddr *sa, socklen_t *
         in.ev = RSW_EV_ACCEPT, in.call = call, in.fd = r, in.lfd = lfd, in.e = e;
         in.local = local;
         rsw_ev_emit(&in);
+        if (RSW_UNLIKELY(rsw_inject_armed))
+            rsw_inject_accept(r, e, call);
     } else {
         rsw_fdt_forget(r);
     }
@@ -141,6 +144,8 @@ static void emit_close(const char *call, int fd, const struct rsw_fd *snap, int 
 RSW_EXPORT int close(int fd)
 {
     struct rsw_fd snap;
+    if (RSW_UNLIKELY(rsw_is_fake_fd(fd)))
+        return 0;
     rsw_init();
     if (rsw_own_is(fd)) {
         if (rsw_tls.depth) { /* the library (libunwind) closing its own */
@@ -193,6 +198,8 @@ RSW_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, sockl
     struct rsw_fd *e = rsw_fdt_watched(fd);
     if (!e)
         return r;
+    if (RSW_UNLIKELY(__atomic_load_n(&e->inj_err, __ATOMIC_RELAXED)) && *(int *)val == 0)
+        *(int *)val = __atomic_exchange_n(&e->inj_err, 0, __ATOMIC_ACQ_REL); /* inject.c */
     int err = errno, soerr = *(int *)val, pending = e->flags & RSW_F_PENDING;
     if (pending && soerr == 0) {
         struct sockaddr_storage ss;
@@ -243,7 +250,7 @@ static int real_close_range(unsigned first, unsigned last, int flags)
 {
     if (rsw_real.close_range)
         return rsw_real.close_range(first, last, flags);
-    return (int)syscall(SYS_close_range, first, last, flags);
+    return (int)rsw_syscall(SYS_close_range, first, last, flags);
 }
 
 /* Closes [first, last] except the library's own fds (ownfd.h), reporting the watched
@@ -293,25 +300,44 @@ RSW_EXPORT void closefrom(int lowfd)
     close_range_sparing_own((unsigned)lowfd, ~0u, 0);
 }
 
-/* libunwind opens a pipe to check memory: when the library is the caller, park both ends
- * where the program never looks (they would otherwise take fds 3 and 4 from under it). */
-static int own_pipe(int fds[2], int r)
+/* libunwind checks that memory is readable by writing it into a pipe it opens once and keeps
+ * for good: two fds taken from under the program (3 and 4), which a daemon may later close or
+ * dup2() over, after which libunwind would read from and close the program's own fds. When the
+ * library is the caller, it gets two numbers no real fd can have instead (validate.c answers
+ * its reads and writes on them), and no fd is used at all. */
+static int own_pipe(int fds[2], int flags, int two)
 {
-    if (r == 0 && rsw_tls.depth) {
-        fds[0] = rsw_own_hide(fds[0]);
-        fds[1] = rsw_own_hide(fds[1]);
-    }
-    return r;
+    rsw_init();
+    if (!rsw_tls.depth)
+        return two ? rsw_real.pipe2(fds, flags) : rsw_real.pipe(fds);
+    fds[0] = RSW_FAKE_PIPE_RD;
+    fds[1] = RSW_FAKE_PIPE_WR;
+    return 0;
+}
+
+/* libunwind writes into its "pipe" with syscall(SYS_write, ...): answer that on the fake fds,
+ * and only while the library itself is unwinding; every other call goes straight to libc. */
+RSW_EXPORT long syscall(long n, ...)
+{
+    va_list ap;
+    va_start(ap, n);
+    long a = va_arg(ap, long), b = va_arg(ap, long), c = va_arg(ap, long);
+    long d = va_arg(ap, long), e = va_arg(ap, long), f = va_arg(ap, long);
+    va_end(ap);
+    if (RSW_UNLIKELY(rsw_tls.depth) && (n == SYS_write || n == SYS_read) &&
+        rsw_is_fake_fd((int)a))
+        return rsw_fake_io(n == SYS_write ? "write" : "read", (int)a, (void *)b, (size_t)c);
+    if (RSW_UNLIKELY(!rsw_real.syscall))
+        return rsw_syscall6(n, a, b, c, d, e, f);
+    return rsw_real.syscall(n, a, b, c, d, e, f);
 }
 
 RSW_EXPORT int pipe(int fds[2])
 {
-    rsw_init();
-    return own_pipe(fds, rsw_real.pipe(fds));
+    return own_pipe(fds, 0, 0);
 }
 
 RSW_EXPORT int pipe2(int fds[2], int flags)
 {
-    rsw_init();
-    return own_pipe(fds, rsw_real.pipe2(fds, flags));
+    return own_pipe(fds, flags, 1);
 }

@@ -7,7 +7,9 @@
  * switch the table the hot path looks in (rsw_fdt_slow_mode) instead of testing a flag. */
 #include "shim.h"
 #include "inject.h"
+#include "ownfd.h"
 
+#define EXPAND(...) __VA_ARGS__
 #define DIR_IN RSW_OP_IN
 #define DIR_OUT RSW_OP_OUT
 #define COUNTER_IN(e) (&(e)->bytes_in)
@@ -19,13 +21,15 @@
 #define RSW_IO(R, name, P, A, FD, dir, FLAGS, LEN)                                                 \
     __attribute__((noinline, cold)) static R name##_slow P                                       \
     {                                                                                            \
+        if (RSW_UNLIKELY(rsw_is_fake_fd(FD)))                                                    \
+            return (R)rsw_fake_io(#name, EXPAND A);                                              \
         struct rsw_fd *e = rsw_fdt_watched(FD);                                                  \
         if (!e && !(e = rsw_fd_adopt(FD, #name)))                                                \
             return rsw_real.name A;                                                              \
         if (rsw_inject_armed) {                                                                  \
             long ir;                                                                             \
             if (rsw_inject_io(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), &ir))             \
-                return (R)ir;                                                                    \
+                return (R)rsw_io_slow(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), ir);      \
         }                                                                                        \
         R r = rsw_real.name A;                                                                   \
         return (R)rsw_io_slow(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), (ssize_t)r);      \

@@ -129,10 +129,10 @@ void rsw_log_relocate(void)
 {
     if (lw.fd < 0)
         return;
-    int hi = fcntl(lw.fd, F_DUPFD_CLOEXEC, lw.fd + 1);
-    if (hi >= 0) { /* the old number is about to be replaced by the program's dup2 */
+    int copy = fcntl(lw.fd, F_DUPFD_CLOEXEC, 0);
+    if (copy >= 0) { /* the old number is about to be replaced by the program's dup2 */
         rsw_own_drop(lw.fd);
-        lw.fd = rsw_own_hide(hi);
+        lw.fd = rsw_own_hide(copy); /* the highest free number other than the old one */
     }
 }
 

@@ -66,7 +66,7 @@ static void die_of_sigpipe(void)
     rsw_real.sigaction(SIGPIPE, &dfl, NULL);
     sigemptyset(&s);
     sigaddset(&s, SIGPIPE);
-    syscall(SYS_tgkill, getpid(), rsw_sys_gettid(), SIGPIPE);
+    rsw_syscall(SYS_tgkill, getpid(), rsw_sys_gettid(), SIGPIPE);
     pthread_sigmask(SIG_UNBLOCK, &s, NULL); /* delivered here: the process ends */
 }
 
