@@ -25,7 +25,7 @@ void rsw_fd_setup_socket(struct rsw_fd *e, int fd, int family, const struct sock
     e->conn = rsw_fdt_next_conn();
     e->bytes_in = e->bytes_out = 0;
     e->inj_err = 0;
-    e->inj_calls = 0;
+    e->inj_rules = 0;
     e->flags = (family == AF_INET || family == AF_INET6) ? RSW_F_TCP : 0;
     if (!peer && getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
         peer = (struct sockaddr *)&ss, peerlen = sl;
@@ -92,7 +92,7 @@ struct rsw_fd *rsw_fd_adopt(int fd, const char *call)
         }
     } else if (S_ISFIFO(st.st_mode)) {
         e->conn = rsw_fdt_next_conn();
-        e->bytes_in = e->bytes_out = e->inj_calls = 0;
+        e->bytes_in = e->bytes_out = e->inj_rules = 0;
         e->inj_err = 0;
         e->flags = 0;
         e->family = RSW_FAM_PIPE;
@@ -126,6 +126,7 @@ void rsw_report_error(const char *call, const char *op, int fd, const struct rsw
     struct rsw_evinfo ev = RSW_EVINFO_INIT;
     ev.ev = RSW_EV_ERROR, ev.call = call, ev.op = op, ev.fd = fd, ev.e = e;
     ev.has_ret = 1, ev.ret = ret, ev.err = err;
+    ev.injected = e && (__atomic_load_n(&e->flags, __ATOMIC_RELAXED) & RSW_F_INJ_DEAD);
     ev.backtrace = rsw_cfg.backtrace > 0;
     rsw_ev_emit(&ev);
     rsw_tls.depth--;

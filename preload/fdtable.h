@@ -22,14 +22,14 @@ struct rsw_fd {
     uint32_t state;     /* enum rsw_fd_state; written with release, read with acquire */
     uint8_t family;     /* enum rsw_family */
     uint8_t flags;      /* enum rsw_fd_flag */
-    uint16_t inj_err;   /* errno to keep returning after an emulated fault, else 0 */
+    uint16_t inj_err;   /* emulated pending error (UNIX reset), taken by the next read, else 0 */
     int32_t fd;         /* the fd number this entry describes */
     uint32_t pad;
     uint64_t conn;      /* connection id, unique within the process */
     uint64_t bytes_in;  /* updated with relaxed atomics */
     uint64_t bytes_out;
     uint64_t cookie;    /* SO_COOKIE, 0 when unknown */
-    uint64_t inj_calls; /* per-connection call counter for injection rules */
+    uint64_t inj_rules; /* injection rules applying to the connection (inject.c), 0: unknown */
     char peer[RSW_PEER_MAX];
 };
 

@@ -157,7 +157,7 @@ static int size_value(const char *p, size_t l, uint64_t *v)
         return -1;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (l - used == strlen(units[i].unit) && !memcmp(p + used, units[i].unit, l - used)) {
-            if (*v > (INT64_MAX >> units[i].shift))
+            if (*v > ((uint64_t)INT64_MAX >> units[i].shift))
                 return -1;
             *v <<= units[i].shift;
             return 0;
@@ -241,14 +241,14 @@ static int address_value(struct ctx *c, const char *p, size_t l, struct rsw_inj_
             goto bad;
         memcpy(ip, p + 1, iplen);
         ip[iplen] = 0;
-        if (inet_pton(AF_INET6, ip, a->ip) != 1)
+        struct in6_addr in6;
+        if (inet_pton(AF_INET6, ip, &in6) != 1)
             goto bad;
-        a->family = AF_INET6;
-        if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a->ip)) {
-            memmove(a->ip, a->ip + 12, 4);
-            memset(a->ip + 4, 0, 12);
-            a->family = AF_INET;
-        }
+        a->family = IN6_IS_ADDR_V4MAPPED(&in6) ? AF_INET : AF_INET6;
+        if (a->family == AF_INET)
+            memcpy(a->ip, in6.s6_addr + 12, 4);
+        else
+            memcpy(a->ip, in6.s6_addr, 16);
         if (close + 1 < p + l) {
             if (close[1] != ':')
                 goto bad;
@@ -331,7 +331,7 @@ static int parse_item(struct ctx *c, struct rsw_inj_rule *r, const char *p, size
             return fail(c, "bad value %t for on%@ (expected connect, accept, read, write or any)",
                         v, vl, v);
         if (bad > 0)
-            return fail(c, "on=%t does not apply to %s%@ (%s takes %s)", v, vl,
+            return fail(c, "%t does not apply to %s%@ (%s takes %s)", p, l,
                         outcomes[r->outcome].name, p, outcomes[r->outcome].name,
                         outcomes[r->outcome].takes);
         return 0;
