@@ -221,6 +221,36 @@ static void rsw_apply_signal(struct rsw_conn *c, json_t *line, long long ts, cha
     }
 }
 
+/* What a read returning 0 means on this kind of channel. */
+static const char *rsw_eof_words(const char *family)
+{
+    if (rsw_is(family, "inet") || rsw_is(family, "inet6"))
+        return "the peer's FIN";
+    if (rsw_is(family, "unix"))
+        return "the peer closed its end";
+    if (rsw_is(family, "pipe"))
+        return "the writer closed its end";
+    return "end of stream";
+}
+
+/* A failed connect is logged twice: the `connect` line (ret -1, errno X), then the `error` line
+ * for the same call (with the backtrace). When line is that error and the connect is the last
+ * stored event, the connect is dropped so the call shows once. Returns the connect's time (the
+ * moment the call returned), or RSW_NOTS when there is nothing to fold. */
+static long long rsw_fold_connect(struct rsw_conn *c, json_t *line)
+{
+    size_t n = json_array_size(c->events);
+    const char *e = rsw_jstr(line, "errno");
+    if (!c->connect_err_pending || !n || !e || !rsw_is(rsw_jstr(line, "op"), "connect"))
+        return RSW_NOTS;
+    json_t *last = json_array_get(c->events, n - 1);
+    if (!rsw_is(rsw_jstr(last, "ev"), "connect") || !rsw_is(rsw_jstr(last, "errno"), e))
+        return RSW_NOTS;
+    long long ts = rsw_jint(last, "ts", RSW_NOTS);
+    json_array_remove(c->events, n - 1);
+    return ts;
+}
+
 void rsw_conn_apply(struct rsw_conn *c, json_t *line, const char *ev)
 {
     long long ts = rsw_jint(line, "ts", 0);
@@ -234,7 +264,10 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, const char *ev)
     rsw_set(&c->local, rsw_jstr(line, "local"));
     rsw_set(&c->peer, rsw_jstr(line, "peer"));
     f->peer = c->peer;
+    f->family = c->family;
     rsw_bytes(c, line);
+    if (c->bytes_in > 0 || c->bytes_out > 0)
+        c->established = 1; /* bytes moved: a pending connect completed unlogged */
     rsw_result(res, sizeof res, line);
     text[0] = 0;
 
@@ -272,8 +305,8 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, const char *ev)
         if (f->eof_ts == RSW_NOTS)
             f->eof_ts = ts;
         c->established = 1;
-        snprintf(text, sizeof text, "%s → 0: the peer's FIN (in %lld B, out %lld B)",
-                 rsw_call(line, "read"), rsw_jint(line, "bytes_in", 0),
+        snprintf(text, sizeof text, "%s → 0: %s (in %lld B, out %lld B)", rsw_call(line, "read"),
+                 rsw_eof_words(c->family), rsw_jint(line, "bytes_in", 0),
                  rsw_jint(line, "bytes_out", 0));
     } else if (strcmp(ev, "shutdown") == 0) {
         const char *how = rsw_jstr(line, "how");
@@ -287,7 +320,15 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, const char *ev)
         snprintf(text, sizeof text, "%s → %s (in %lld B, out %lld B)", rsw_call(line, "close"), res,
                  rsw_jint(line, "bytes_in", c->bytes_in), rsw_jint(line, "bytes_out", c->bytes_out));
     } else if (strcmp(ev, "error") == 0) {
+        long long folded = rsw_fold_connect(c, line);
         rsw_apply_error(c, line, ts, text, sizeof text);
+        if (folded != RSW_NOTS) {
+            size_t n = json_array_size(c->events);
+            rsw_store(c, line, ev, text);
+            if (json_array_size(c->events) > n) /* one line for the call, at its return */
+                json_object_set_new(json_array_get(c->events, n), "ts", json_integer(folded));
+            return;
+        }
     } else if (strcmp(ev, "signal") == 0) {
         rsw_apply_signal(c, line, ts, text, sizeof text);
     } else if (strcmp(ev, "inject") == 0) {

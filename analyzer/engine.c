@@ -113,7 +113,8 @@ static void rsw_finish(struct rsw_engine *e, struct rsw_conn *c)
         }
     } else if (c->tuple_key && (e->nprocs > 1 || e->ninputs > 1)) {
         /* the other end's log may still bring its side (its accept or connect can be logged
-         * after our close): wait a little log time for it */
+         * after our close): stay in the tuple map for the match window of log time. Only that
+         * long, so memory stays bounded by the connections finished within one window. */
         c->state = RSW_HELD;
         c->hprev = e->htail;
         if (e->htail)
@@ -129,7 +130,7 @@ static void rsw_finish(struct rsw_engine *e, struct rsw_conn *c)
 
 static void rsw_flush_holds(struct rsw_engine *e, long long now, int all)
 {
-    while (e->hhead && (all || e->hhead->end_ts + RSW_HOLD_WINDOW < now))
+    while (e->hhead && (all || e->hhead->end_ts + e->mt.window < now))
         rsw_emit(e, e->hhead, NULL);
 }
 

@@ -3,10 +3,11 @@
 #define RSW_MATCH_H
 #include "model.h"
 
-/* Clock skew and accept delay tolerated between the two ends' lifetimes: 2 s. */
+/* Clock skew and accept delay tolerated between the two ends' lifetimes: 2 s. A finished,
+ * unmatched connection also stays in the tuple map this long (log time) waiting for its other
+ * end: on loopback a server can accept and close before the client's connect() returns and is
+ * logged, and a busy machine can delay either side's log line. */
 #define RSW_MATCH_WINDOW 2000000000LL
-/* How long (log time) a finished, unmatched connection waits for its other end's log lines. */
-#define RSW_HOLD_WINDOW 200000000LL
 
 struct rsw_matcher {
     struct rsw_map *tuples; /* "local|peer" → the newest conn with that 4-tuple */
@@ -16,7 +17,9 @@ struct rsw_matcher {
 void rsw_match_init(struct rsw_matcher *m);
 void rsw_match_free(struct rsw_matcher *m);
 /* 1 if a and b can be the two ends of one connection: a's local is b's peer and vice versa, and
- * their lifetimes overlap (within the window; an open end has no end yet). */
+ * their lifetimes overlap or lie within the window of each other (an open end has no end yet;
+ * either end may have finished already, e.g. a server that accepted and closed before the
+ * client's connect was logged). */
 int rsw_match_compatible(const struct rsw_conn *a, const struct rsw_conn *b, long long window);
 /* Indexes a matchable conn and links it to its other end when that is known and unlinked.
  * Returns the partner it was linked to, or NULL. Safe to call again (no-op once indexed). */

@@ -219,8 +219,8 @@ static int rsw_text_end(void *state, json_t *sum)
     json_array_foreach(json_object_get(sum, "peers"), i, x)
     {
         if (i == 5) {
-            fprintf(out, "              … %zu more peers\n",
-                    json_array_size(json_object_get(sum, "peers")) - 5);
+            size_t more = json_array_size(json_object_get(sum, "peers")) - 5;
+            fprintf(out, "              … %zu more peer%s\n", more, more == 1 ? "" : "s");
             break;
         }
         long long nc = rsw_i(x, "connections"), ne = rsw_i(x, "errors");

@@ -52,6 +52,14 @@ static int rsw_is(const char *a, const char *b)
     return a && strcmp(a, b) == 0;
 }
 
+/* The words depend on the kind of channel: only TCP has SYNs, FINs and RSTs. */
+enum rsw_chan { RSW_TCP, RSW_UNIX, RSW_PIPE };
+
+static enum rsw_chan rsw_chan(const struct rsw_facts *f)
+{
+    return rsw_is(f->family, "unix") ? RSW_UNIX : rsw_is(f->family, "pipe") ? RSW_PIPE : RSW_TCP;
+}
+
 /* Appends printf-style text to the explanation. */
 __attribute__((format(printf, 2, 3))) static void rsw_say(struct rsw_verdict *v, const char *fmt,
                                                           ...)
@@ -94,17 +102,25 @@ static void rsw_say_error(struct rsw_verdict *v, const struct rsw_facts *f)
 static void rsw_explain_wapc(struct rsw_verdict *v, const struct rsw_facts *f)
 {
     char t[32];
+    enum rsw_chan ch = rsw_chan(f);
     if (f->have_peer && f->peer_close_ts != RSW_NOTS)
         rsw_say(v, "the peer closed at %s; ", rsw_rel(f, f->peer_close_ts, t, sizeof t));
-    else if (f->eof_ts != RSW_NOTS)
+    else if (f->eof_ts != RSW_NOTS && ch == RSW_TCP)
         rsw_say(v, "the peer closed (its FIN was read at %s); ",
                 rsw_rel(f, f->eof_ts, t, sizeof t));
+    else if (f->eof_ts != RSW_NOTS)
+        rsw_say(v, "the peer had closed its end (a read returned 0 at %s); ",
+                rsw_rel(f, f->eof_ts, t, sizeof t));
+    else if (ch == RSW_PIPE)
+        rsw_say(v, "the reader had gone (no process held the pipe's read end open); ");
+    else if (ch == RSW_UNIX)
+        rsw_say(v, "the peer had closed its end; ");
     else
         rsw_say(v, "the peer had closed the connection; ");
     if (v->bytes_after_peer_close >= 0)
         rsw_say(v, "%lld B written after that were never %s; ", v->bytes_after_peer_close,
                 f->have_peer && f->peer_bytes_in >= 0 ? "read" : "acknowledged");
-    else
+    else if (ch == RSW_TCP)
         rsw_say(v, "our data drew an RST; ");
     rsw_say_error(v, f);
     rsw_say_signal(v, f);
@@ -141,8 +157,14 @@ void rsw_verdict_decide(const struct rsw_facts *f, struct rsw_verdict *v)
     }
     if (rsw_is(e, "ECONNREFUSED")) {
         v->kind = RSW_V_REFUSED;
-        rsw_say(v, "nothing was listening at %s: the SYN was answered by an RST; ",
-                f->peer ? f->peer : "the peer");
+        if (rsw_chan(f) == RSW_TCP)
+            rsw_say(v, "nothing was listening at %s: the SYN was answered by an RST; ",
+                    f->peer ? f->peer : "the peer");
+        else
+            rsw_say(v,
+                    "nothing was listening at %s: the socket exists, but no process "
+                    "listens on it; ",
+                    f->peer ? f->peer : "the peer");
         rsw_say_error(v, f);
         return;
     }
@@ -152,8 +174,11 @@ void rsw_verdict_decide(const struct rsw_facts *f, struct rsw_verdict *v)
         v->bytes_after_peer_close = rsw_bytes_after(f);
         rsw_say(v,
                 "the peer's process restarted at %s (new pid %lld) while this connection was "
-                "open; the new process knew nothing of it and answered with an RST: ",
-                rsw_rel(f, f->peer_restart_ts, t, sizeof t), f->peer_restart_pid);
+                "open; %s: ",
+                rsw_rel(f, f->peer_restart_ts, t, sizeof t), f->peer_restart_pid,
+                rsw_chan(f) == RSW_TCP
+                    ? "the new process knew nothing of it and answered with an RST"
+                    : "the connection had ended with the old process");
         rsw_say_error(v, f);
         rsw_say_signal(v, f);
         return;
@@ -182,7 +207,12 @@ void rsw_verdict_decide(const struct rsw_facts *f, struct rsw_verdict *v)
             return;
         }
         v->kind = RSW_V_RESET_BY_PEER;
-        if (f->have_peer && f->peer_close_ts != RSW_NOTS)
+        if (rsw_chan(f) != RSW_TCP)
+            rsw_say(v,
+                    "the peer closed its end before reading all that was sent to it (a %s "
+                    "reports that as %s); ",
+                    rsw_chan(f) == RSW_PIPE ? "pipe" : "UNIX socket", e);
+        else if (f->have_peer && f->peer_close_ts != RSW_NOTS)
             rsw_say(v, "the peer closed at %s and its kernel sent an RST; ",
                     rsw_rel(f, f->peer_close_ts, t2, sizeof t2));
         else
@@ -192,9 +222,11 @@ void rsw_verdict_decide(const struct rsw_facts *f, struct rsw_verdict *v)
     }
     if (rsw_is(e, "ETIMEDOUT")) {
         v->kind = RSW_V_TIMEOUT;
-        rsw_say(v, "%s: ", rsw_is(f->err_op, "connect")
-                               ? "no answer to the SYN before the retries ran out"
-                               : "the peer stopped acknowledging (retransmissions ran out)");
+        rsw_say(v, "%s: ",
+                rsw_chan(f) != RSW_TCP ? "the call timed out"
+                : rsw_is(f->err_op, "connect")
+                    ? "no answer to the SYN before the retries ran out"
+                    : "the peer stopped acknowledging (retransmissions ran out)");
         rsw_say_error(v, f);
         return;
     }
@@ -210,7 +242,12 @@ void rsw_verdict_decide(const struct rsw_facts *f, struct rsw_verdict *v)
         rsw_say(v, "an error the verdicts do not cover: ");
         rsw_say_error(v, f);
     } else if (f->eof_ts != RSW_NOTS) {
-        rsw_say(v, "no errors; the peer closed first (FIN read at %s)",
+        enum rsw_chan ch = rsw_chan(f);
+        rsw_say(v, "no errors; %s (%s at %s)",
+                ch == RSW_PIPE   ? "the writer closed its end first"
+                : ch == RSW_UNIX ? "the peer closed its end first"
+                                 : "the peer closed first",
+                ch == RSW_TCP ? "FIN read" : "a read returned 0",
                 rsw_rel(f, f->eof_ts, t, sizeof t));
     } else {
         rsw_say(v, "no errors");

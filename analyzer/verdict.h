@@ -24,6 +24,8 @@ enum rsw_verdict_kind {
 struct rsw_facts {
     long long start_ts;          /* the connection's start: times in explanations are relative */
     const char *peer;            /* the peer's address, for the words */
+    const char *family;          /* "inet", "inet6", "unix", "pipe"; NULL: TCP (words differ:
+                                  * only TCP has SYNs, FINs and RSTs) */
     /* the first connection-killing error (error event), or a fatal SIGPIPE without one */
     const char *err_errno;       /* "EPIPE", ... or NULL */
     const char *err_call;        /* "write", ... */
@@ -40,7 +42,7 @@ struct rsw_facts {
     long long inject_ts;
     /* our own side */
     long long shut_wr_ts;        /* shutdown(SHUT_WR or SHUT_RDWR) */
-    long long eof_ts;            /* read returned 0: the peer's FIN */
+    long long eof_ts;            /* read returned 0: the peer's FIN (or its close) */
     const char *signal_action;   /* SIGPIPE on this connection: "kill", "handler", "survive" */
     long long signal_ts;
     /* from the matched other end, when its log was given */

@@ -157,3 +157,80 @@ Test(match, restart_of_the_same_server_is_found)
     cr_assert_null(rsw_match_restart(c, s1, s1));
     cr_assert_null(rsw_match_restart(c, NULL, s1));
 }
+
+/* A failed connect is logged as a `connect` line and an `error` line for the same call: the
+ * timeline keeps one event, the error (it has the backtrace), at the connect's time. */
+Test(match, failed_connect_shows_once)
+{
+    struct rsw_proc *pc = proc(10, "/c", "h", "exec", 0);
+    struct rsw_conn *c = rsw_conn_new(pc, 1, 1000);
+    feed(c, "{\"v\":1,\"ts\":1000,\"pid\":10,\"ev\":\"connect\",\"call\":\"connect\",\"fd\":3,"
+            "\"conn\":1,\"family\":\"inet\",\"local\":\"127.0.0.1:1\",\"peer\":\"127.0.0.1:2\","
+            "\"ret\":-1,\"errno\":\"ECONNREFUSED\"}");
+    feed(c,
+         "{\"v\":1,\"ts\":1007,\"pid\":10,\"ev\":\"error\",\"call\":\"connect\",\"op\":\"connect\","
+         "\"fd\":3,\"conn\":1,\"family\":\"inet\",\"peer\":\"127.0.0.1:2\",\"ret\":-1,"
+         "\"errno\":\"ECONNREFUSED\",\"bt\":[{\"ip\":\"0x1\",\"obj\":\"/c\",\"off\":\"0x1\"}]}");
+    feed(c, "{\"v\":1,\"ts\":1200,\"pid\":10,\"ev\":\"close\",\"call\":\"close\",\"fd\":3,"
+            "\"conn\":1,\"ret\":0,\"bytes_in\":0,\"bytes_out\":0}");
+    cr_assert_eq(json_array_size(c->events), 2);
+    json_t *e = json_array_get(c->events, 0);
+    cr_assert_str_eq(json_string_value(json_object_get(e, "ev")), "error");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "errno")), "ECONNREFUSED");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "text")), "connect → -1 ECONNREFUSED");
+    cr_assert_eq(json_integer_value(json_object_get(e, "ts")), 1000);
+    cr_assert(json_is_array(json_object_get(e, "bt")));
+    cr_assert_eq(json_integer_value(json_object_get(c->errnos, "ECONNREFUSED")), 1);
+    cr_assert_eq(c->facts.err_ts, 1000);
+    rsw_conn_free(c);
+}
+
+/* A pending connect (EINPROGRESS) and its later failure are two calls: both stay. A connect
+ * whose errno is not followed by an error line keeps its own line. */
+Test(match, pending_connect_and_its_failure_both_stay)
+{
+    struct rsw_proc *pc = proc(10, "/c", "h", "exec", 0);
+    struct rsw_conn *c = rsw_conn_new(pc, 1, 1000);
+    feed(c, "{\"v\":1,\"ts\":1000,\"pid\":10,\"ev\":\"connect\",\"call\":\"connect\",\"fd\":3,"
+            "\"conn\":1,\"family\":\"inet\",\"local\":\"10.0.0.1:5\",\"peer\":\"10.0.0.9:80\","
+            "\"ret\":-1,\"errno\":\"EINPROGRESS\",\"nonblock\":true}");
+    feed(c, "{\"v\":1,\"ts\":9000,\"pid\":10,\"ev\":\"error\",\"call\":\"getsockopt\",\"op\":"
+            "\"connect\",\"fd\":3,\"conn\":1,\"ret\":0,\"errno\":\"ETIMEDOUT\"}");
+    cr_assert_eq(json_array_size(c->events), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(c->events, 0), "ev")),
+                     "connect");
+    rsw_conn_free(c);
+    struct rsw_conn *d = rsw_conn_new(pc, 2, 1000);
+    feed(d, "{\"v\":1,\"ts\":1000,\"pid\":10,\"ev\":\"connect\",\"call\":\"connect\",\"fd\":3,"
+            "\"conn\":2,\"family\":\"inet\",\"local\":\"10.0.0.1:6\",\"peer\":\"10.0.0.9:80\","
+            "\"ret\":-1,\"errno\":\"EADDRNOTAVAIL\"}");
+    feed(d, "{\"v\":1,\"ts\":1100,\"pid\":10,\"ev\":\"close\",\"call\":\"close\",\"fd\":3,"
+            "\"conn\":2,\"ret\":0}");
+    cr_assert_eq(json_array_size(d->events), 2);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(d->events, 0), "ev")),
+                     "connect");
+    rsw_conn_free(d);
+}
+
+/* What a read returning 0 is called depends on the channel. */
+Test(match, eof_words_per_family)
+{
+    static const char *const fam[][2] = {
+        {"inet", "read → 0: the peer's FIN (in 7 B, out 0 B)"},
+        {"unix", "read → 0: the peer closed its end (in 7 B, out 0 B)"},
+        {"pipe", "read → 0: the writer closed its end (in 7 B, out 0 B)"}};
+    struct rsw_proc *pc = proc(10, "/c", "h", "exec", 0);
+    for (size_t i = 0; i < 3; i++) {
+        struct rsw_conn *c = rsw_conn_new(pc, 1, 1000);
+        char line[300];
+        snprintf(line, sizeof line,
+                 "{\"v\":1,\"ts\":1000,\"pid\":10,\"ev\":\"eof\",\"call\":\"read\",\"fd\":3,"
+                 "\"conn\":1,\"family\":\"%s\",\"bytes_in\":7,\"bytes_out\":0}",
+                 fam[i][0]);
+        feed(c, line);
+        cr_assert_str_eq(json_string_value(json_object_get(json_array_get(c->events, 0), "text")),
+                         fam[i][1]);
+        cr_assert_str_eq(c->facts.family, fam[i][0]);
+        rsw_conn_free(c);
+    }
+}

@@ -191,3 +191,78 @@ Test(verdict, relative_times)
     rsw_fmt_rel(b, sizeof b, 27099900000LL);
     cr_assert_str_eq(b, "+27.099 s");
 }
+
+/* Only TCP has SYNs, FINs and RSTs: the words for UNIX sockets and pipes say what happened. */
+Test(verdict, words_per_family)
+{
+    struct rsw_verdict v;
+    struct rsw_facts f = error_at("EPIPE", "write", 2000000);
+    f.family = "pipe";
+    f.signal_action = "kill";
+    cr_assert_eq(decide(&f, &v), RSW_V_WRITE_AFTER_PEER_CLOSE);
+    cr_assert_str_eq(v.explanation,
+                     "the reader had gone (no process held the pipe's read end "
+                     "open); EPIPE on write at +2.000 ms; SIGPIPE killed the process");
+
+    f = error_at("EPIPE", "write", 310000);
+    f.family = "unix";
+    f.eof_ts = T0 + 300000;
+    cr_assert_eq(decide(&f, &v), RSW_V_WRITE_AFTER_PEER_CLOSE);
+    cr_assert_str_eq(v.explanation, "the peer had closed its end (a read returned 0 at +0.300 "
+                                    "ms); EPIPE on write at +0.310 ms");
+    f.eof_ts = RSW_NOTS;
+    decide(&f, &v);
+    cr_assert_str_eq(v.explanation, "the peer had closed its end; EPIPE on write at +0.310 ms");
+
+    f = error_at("ECONNRESET", "read", 1000000);
+    f.family = "unix";
+    cr_assert_eq(decide(&f, &v), RSW_V_RESET_BY_PEER);
+    cr_assert(strstr(v.explanation, "the peer closed its end before reading all that was sent"),
+              "%s", v.explanation);
+
+    f = error_at("ECONNREFUSED", "connect", 1000);
+    f.family = "unix";
+    f.peer = "/run/x.sock";
+    cr_assert_eq(decide(&f, &v), RSW_V_REFUSED);
+    cr_assert(strstr(v.explanation, "nothing was listening at /run/x.sock: the socket exists"),
+              "%s", v.explanation);
+
+    f = error_at("EPIPE", "write", 1000);
+    f.family = "unix";
+    f.peer_restart_ts = T0 + 500;
+    f.peer_restart_pid = 9;
+    cr_assert_eq(decide(&f, &v), RSW_V_STALE_AFTER_PEER_RESTART);
+    cr_assert(strstr(v.explanation, "the connection had ended with the old process"), "%s",
+              v.explanation);
+
+    rsw_facts_init(&f);
+    f.start_ts = T0;
+    f.eof_ts = T0 + 800000;
+    f.family = "pipe";
+    decide(&f, &v);
+    cr_assert_str_eq(v.explanation,
+                     "no errors; the writer closed its end first (a read returned 0 at +0.800 ms)");
+    f.family = "unix";
+    decide(&f, &v);
+    cr_assert_str_eq(v.explanation,
+                     "no errors; the peer closed its end first (a read returned 0 at +0.800 ms)");
+
+    /* no "RST" anywhere outside TCP; TCP keeps it */
+    const char *errs[] = {"EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT"};
+    const char *fams[] = {"unix", "pipe"};
+    for (int i = 0; i < 4; i++) {
+        for (int j = 0; j < 2; j++) {
+            f = error_at(errs[i], i == 2 ? "connect" : "write", 1000);
+            f.family = fams[j];
+            decide(&f, &v);
+            cr_assert_null(strstr(v.explanation, "RST"), "%s %s: %s", fams[j], errs[i],
+                           v.explanation);
+            cr_assert_null(strstr(v.explanation, "SYN"), "%s", v.explanation);
+            cr_assert_null(strstr(v.explanation, "FIN"), "%s", v.explanation);
+        }
+    }
+    f = error_at("EPIPE", "write", 1000);
+    f.family = "inet6";
+    decide(&f, &v);
+    cr_assert(strstr(v.explanation, "our data drew an RST"), "%s", v.explanation);
+}
