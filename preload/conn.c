@@ -148,8 +148,8 @@ ssize_t rsw_io_slow(int fd, struct rsw_fd *e, const char *call, enum rsw_op op, 
             rsw_ev_emit(&ev);
         }
     } else if (r < 0) {
-        const char *opn = (e->flags & RSW_F_PENDING) && err == ECONNREFUSED ? "connect"
-                                                                             : op_name(op);
+        /* a connect still in progress fails on the first read/write as well */
+        const char *opn = (e->flags & RSW_F_PENDING) ? "connect" : op_name(op);
         rsw_report_error(call, opn, fd, e, (long)r, err);
     }
     if (r >= 0 && rsw_io_all && !rsw_tls.depth) {

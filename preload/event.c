@@ -100,7 +100,9 @@ static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
         return;
     rsw_json_open_obj(j, "tcp");
     rsw_json_str(j, "state", ti.tcpi_state < 12 ? states[ti.tcpi_state] : "?");
-    if (len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received) {
+    /* an injected reset disconnects the socket, which zeroes the kernel's counters */
+    if (!(e->flags & RSW_F_INJ_DEAD) &&
+        len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received) {
         /* the kernel's bytes_acked counts our SYN as one byte */
         uint64_t out = __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED);
         uint64_t acked = ti.tcpi_bytes_acked ? ti.tcpi_bytes_acked - 1 : 0;
