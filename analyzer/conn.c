@@ -95,7 +95,7 @@ static void rsw_count(json_t *obj, const char *key, long long n)
 
 static int rsw_is(const char *a, const char *b)
 {
-    return a && strcmp(a, b) == 0;
+    return a && b && strcmp(a, b) == 0;
 }
 
 /* Keeps the event unless the timeline is full (then it is only counted). */

@@ -210,7 +210,8 @@ int rsw_reader_next(struct rsw_reader *r, json_t **out, long *lineno)
                         abort();
                     r->lcap = cap;
                 }
-                memcpy(r->line + r->llen, start, take);
+                if (take) /* an empty line has nothing to copy (and maybe no buffer yet) */
+                    memcpy(r->line + r->llen, start, take);
                 r->llen += take;
             }
         }

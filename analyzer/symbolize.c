@@ -1,6 +1,7 @@
 /* symbolize.c: module + offset → function, file:line via elfutils libdw, one cache entry per module. */
 #include "symbolize.h"
 #include "map.h"
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +85,29 @@ static unsigned long long rsw_hex(json_t *frame, const char *k)
     return json_is_string(v) ? strtoull(json_string_value(v), NULL, 16) : 0;
 }
 
+/* dwfl_module_getsrc finds a compile unit through .debug_aranges; clang emits none, and libdw
+ * 0.188 cannot fall back on DWARF 5 units (DW_FORM_addrx ranges): "address out of range". Then
+ * ask each unit's line table in turn; a table answers only for addresses inside one of its
+ * sequences. Runs once per frame address (the caller caches per module). */
+static const char *rsw_scan_cus(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
+{
+    Dwarf_Addr bias;
+    Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
+    Dwarf_Off off = 0, next;
+    size_t hsize;
+    if (!dw)
+        return NULL;
+    while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+        Dwarf_Die cu;
+        Dwarf_Line *l;
+        if (dwarf_offdie(dw, off + hsize, &cu) && (l = dwarf_getsrc_die(&cu, addr - bias)) &&
+            dwarf_lineno(l, line) == 0)
+            return dwarf_linesrc(l, NULL, NULL);
+        off = next;
+    }
+    return NULL;
+}
+
 static void rsw_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_address)
 {
     const char *obj = json_string_value(json_object_get(fr, "obj"));
@@ -100,6 +124,8 @@ static void rsw_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_addres
         Dwfl_Line *l = dwfl_module_getsrc(m->mod, addr);
         if (l)
             file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+        else
+            file = rsw_scan_cus(m->mod, addr, &line);
     }
     char plain[256];
     if (func && strchr(func, '@')) { /* "__libc_start_main@@GLIBC_2.34" → the plain name */

@@ -47,6 +47,9 @@ struct rsw_fd *rsw_fdt_slot(int fd)
         }
     }
     struct rsw_fd *e = &c[u & (RSW_FD_CHUNK - 1)];
+    /* Pairs with the release store of whoever last closed this fd (rsw_fdt_forget) after
+     * reading the entry: that reading happens before this write. */
+    (void)__atomic_load_n(&e->state, __ATOMIC_ACQUIRE);
     e->fd = fd;
     return e;
 }

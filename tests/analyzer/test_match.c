@@ -8,10 +8,30 @@
 
 #define S "1714564803000"
 
+/* every proc() of the running test, freed after it (tests chain procs through ->next) */
+static struct rsw_proc *made[16];
+static int nmade;
+
+static void free_made(void)
+{
+    for (int i = 0; i < nmade; i++) {
+        rsw_map_free(made[i]->open);
+        free(made[i]->host);
+        free(made[i]->exe);
+        free(made[i]->origin);
+        free(made[i]);
+    }
+    nmade = 0;
+}
+
+TestSuite(match, .fini = free_made);
+
 static struct rsw_proc *proc(long long pid, const char *exe, const char *host, const char *origin,
                              long long start)
 {
     struct rsw_proc *p = calloc(1, sizeof(*p));
+    cr_assert(nmade < 16, "too many procs in one test");
+    made[nmade++] = p;
     p->pid = pid;
     p->exe = strdup(exe);
     p->host = strdup(host);
