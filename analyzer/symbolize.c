@@ -178,9 +178,12 @@ static int rsw_system_module(const char *obj)
     const char *b = rsw_base(obj);
     if (!b)
         return 0;
+    /* the C library and runtimes that wrap its calls (sanitizers' interceptors) */
     return strncmp(b, "libc.so", 7) == 0 || strncmp(b, "libc-", 5) == 0 ||
            strncmp(b, "ld-linux", 8) == 0 || strncmp(b, "libpthread", 10) == 0 ||
-           strncmp(b, "librstwatch", 11) == 0;
+           strncmp(b, "librstwatch", 11) == 0 || strncmp(b, "libclang_rt.", 12) == 0 ||
+           strncmp(b, "libasan", 7) == 0 || strncmp(b, "libtsan", 7) == 0 ||
+           strncmp(b, "libubsan", 8) == 0;
 }
 
 json_t *rsw_sym_site_frame(json_t *bt)

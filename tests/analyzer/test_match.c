@@ -8,12 +8,24 @@
 
 #define S "1714564803000"
 
-/* every proc() of the running test, freed after it (tests chain procs through ->next) */
+/* every proc() and conn of the running test, freed after it (tests chain procs via ->next) */
 static struct rsw_proc *made[16];
 static int nmade;
+static struct rsw_conn *conns[16];
+static int nconns;
+
+static struct rsw_conn *track(struct rsw_conn *c)
+{
+    cr_assert(nconns < 16, "too many connections in one test");
+    conns[nconns++] = c;
+    return c;
+}
 
 static void free_made(void)
 {
+    for (int i = 0; i < nconns; i++)
+        rsw_conn_free(conns[i]);
+    nconns = 0;
     for (int i = 0; i < nmade; i++) {
         rsw_map_free(made[i]->open);
         free(made[i]->host);
@@ -53,7 +65,7 @@ static void feed(struct rsw_conn *c, const char *line)
 static struct rsw_conn *client(struct rsw_proc *p, const char *local, const char *peer,
                                long long ts)
 {
-    struct rsw_conn *c = rsw_conn_new(p, 1, ts);
+    struct rsw_conn *c = track(rsw_conn_new(p, 1, ts));
     char line[512];
     snprintf(line, sizeof line,
              "{\"v\":1,\"ts\":%lld,\"pid\":%lld,\"ev\":\"connect\",\"call\":\"connect\",\"fd\":3,"
@@ -66,7 +78,7 @@ static struct rsw_conn *client(struct rsw_proc *p, const char *local, const char
 static struct rsw_conn *server(struct rsw_proc *p, const char *local, const char *peer,
                                long long ts)
 {
-    struct rsw_conn *c = rsw_conn_new(p, 7, ts);
+    struct rsw_conn *c = track(rsw_conn_new(p, 7, ts));
     char line[512];
     snprintf(line, sizeof line,
              "{\"v\":1,\"ts\":%lld,\"pid\":%lld,\"ev\":\"accept\",\"call\":\"accept\",\"fd\":4,"
@@ -118,7 +130,7 @@ Test(match, lifetimes_must_overlap)
 Test(match, refused_connect_is_not_matchable)
 {
     struct rsw_proc *pc = proc(10, "/c", "h", "exec", 0);
-    struct rsw_conn *c = rsw_conn_new(pc, 1, 1000);
+    struct rsw_conn *c = track(rsw_conn_new(pc, 1, 1000));
     feed(c, "{\"v\":1,\"ts\":1000,\"pid\":10,\"ev\":\"connect\",\"call\":\"connect\",\"fd\":3,"
             "\"conn\":1,\"family\":\"inet\",\"local\":\"127.0.0.1:1\",\"peer\":\"127.0.0.1:2\","
             "\"ret\":-1,\"errno\":\"ECONNREFUSED\"}");
