@@ -351,6 +351,17 @@ int rsw_inject_connect(int fd, const struct sockaddr *sa, unsigned salen, struct
     return 1;
 }
 
+/* After the delay, the connection is dead with its error already taken: reads see EOF, writes
+ * get the kernel's EPIPE (and SIGPIPE, as the program's disposition says). */
+static void kill_connection(int fd, int tcp, uint64_t delay_ns)
+{
+    wait_ns(delay_ns);
+    if (tcp)
+        tcp_reset(fd, 1);
+    else
+        sys_shutdown(fd, SHUT_RDWR);
+}
+
 /* A rule fired on an established connection (call kind: accept, read or write). Returns 1 if
  * the call is answered here (*ret, errno), 0 if the real call goes ahead and meets the
  * kernel's own error. */
@@ -383,19 +394,11 @@ static int fire_established(int i, int fd, struct rsw_fd *e, const char *call, u
         /* the connection dead and its error already taken: the kernel's write returns EPIPE
          * and raises SIGPIPE itself, honouring MSG_NOSIGNAL and the program's disposition */
         emit_inject(i, call, op, fd, e, EPIPE);
-        wait_ns(r->delay_ns);
-        if (tcp)
-            tcp_reset(fd, 1);
-        else
-            sys_shutdown(fd, SHUT_RDWR);
+        kill_connection(fd, tcp, r->delay_ns);
         return 0;
     default: /* RSW_INJ_TIMEOUT: afterwards reads see EOF and writes EPIPE, as after a real one */
         emit_inject(i, call, op, fd, e, ETIMEDOUT);
-        wait_ns(r->delay_ns);
-        if (tcp)
-            tcp_reset(fd, 1);
-        else
-            sys_shutdown(fd, SHUT_RDWR);
+        kill_connection(fd, tcp, r->delay_ns);
         *ret = -1;
         errno = ETIMEDOUT;
         return 1;

@@ -13,16 +13,7 @@
 /* The new image's own error: a refused connect. */
 __attribute__((noinline)) int exec_child_refused(void)
 {
-	int holder;
-	int port = tu_refusing_port(AF_INET, &holder);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	int e = r < 0 ? errno : 0;
-	tu_out("child pid=%d port=%d ret=%d errno=%s\n", (int)getpid(), port, r, tu_errname(e));
-	close(fd);
-	close(holder);
+	tu_connect_refused("child");
 	return 0;
 }
 

@@ -146,3 +146,17 @@ size_t tu_write_until_failure(int fd, size_t chunk, int max, int *err)
 	}
 	return total;
 }
+
+void tu_connect_refused(const char *label)
+{
+	int holder;
+	int port = tu_refusing_port(AF_INET, &holder);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	int r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	int e = r < 0 ? errno : 0;
+	tu_out("%s fd=%d port=%d ret=%d errno=%s\n", label, fd, port, r, tu_errname(e));
+	close(fd);
+	close(holder);
+}

@@ -21,6 +21,8 @@ void tu_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * family is AF_INET or AF_INET6; returns the port, *holder the socket keeping it reserved.
  * For AF_INET6 without ::1, returns -1. */
 int tu_refusing_port(int family, int *holder);
+/* A blocking connect to a refusing loopback port; prints "LABEL fd=F port=P ret=R errno=E". */
+void tu_connect_refused(const char *label);
 /* A listening TCP socket on loopback port 0; returns the fd, *port the port chosen. */
 int tu_listener(int family, int *port);
 /* Blocking connect to loopback:port; returns the connected fd (dies on failure). */
