@@ -87,8 +87,7 @@ static unsigned long long rsw_hex(json_t *frame, const char *k)
 
 /* dwfl_module_getsrc finds a compile unit through .debug_aranges; clang emits none, and libdw
  * 0.188 cannot fall back on DWARF 5 units (DW_FORM_addrx ranges): "address out of range". Then
- * ask each unit's line table in turn; a table answers only for addresses inside one of its
- * sequences. Runs once per frame address (the caller caches per module). */
+ * ask the unit that covers the address. Runs only for frames the fast lookup missed. */
 static const char *rsw_scan_cus(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
 {
     Dwarf_Addr bias;
@@ -100,8 +99,10 @@ static const char *rsw_scan_cus(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
     while (dwarf_nextcu(dw, off, &next, &hsize, NULL, NULL, NULL) == 0) {
         Dwarf_Die cu;
         Dwarf_Line *l;
-        if (dwarf_offdie(dw, off + hsize, &cu) && (l = dwarf_getsrc_die(&cu, addr - bias)) &&
-            dwarf_lineno(l, line) == 0)
+        /* the unit must cover the address: its line table alone would answer with its
+         * nearest row even for code it does not hold (an asm stub without line info) */
+        if (dwarf_offdie(dw, off + hsize, &cu) && dwarf_haspc(&cu, addr - bias) == 1 &&
+            (l = dwarf_getsrc_die(&cu, addr - bias)) && dwarf_lineno(l, line) == 0)
             return dwarf_linesrc(l, NULL, NULL);
         off = next;
     }

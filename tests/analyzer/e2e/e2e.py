@@ -80,6 +80,11 @@ def main():
             fail(f"no frame names pump_blocks: {[f.get('func') for f in frames]}")
         if not (pump[0]["file"] or "").endswith("e2e_client.c") or not pump[0]["line"]:
             fail(f"pump_blocks frame without file:line: {pump[0]}")
+        # The signal trampoline is hand-written assembly without line info: it must not borrow
+        # another unit's file:line.
+        for f in frames:
+            if f.get("func") == "__restore_rt" and f.get("file"):
+                fail(f"__restore_rt given a source line: {f}")
         r = by_verdict["refused"]
         rframes = [f for e in r["events"] if e["ev"] == "error" for f in e.get("bt", [])]
         if not any(f.get("func") == "try_refused" for f in rframes):
