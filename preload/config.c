@@ -71,10 +71,25 @@ int rsw_config_sigpipe(const char *v, int *out, char *msg, size_t cap)
     return -1;
 }
 
+void rsw_say(const char *a, const char *b, const char *c)
+{
+    char line[1024];
+    const char *parts[] = {a, b, c};
+    size_t n = 0;
+    for (size_t i = 0; i < 3; i++) {
+        size_t l = parts[i] ? strlen(parts[i]) : 0;
+        if (l > sizeof line - 1 - n)
+            l = sizeof line - 1 - n;
+        memcpy(line + n, parts[i] ? parts[i] : "", l);
+        n += l;
+    }
+    line[n++] = '\n';
+    rsw_sys_write(2, line, n);
+}
+
 static void report(const char *msg)
 {
-    rsw_sys_write(2, msg, strlen(msg));
-    rsw_sys_write(2, "\n", 1);
+    rsw_say(msg, NULL, NULL);
 }
 
 void rsw_config_load(void)

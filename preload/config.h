@@ -25,6 +25,10 @@ int rsw_config_backtrace(const char *v, int *out, char *msg, size_t msgcap);
 int rsw_config_events(const char *v, int *out, char *msg, size_t msgcap);
 int rsw_config_sigpipe(const char *v, int *out, char *msg, size_t msgcap);
 
+/* One line on stderr from up to three parts (NULL: none), with a single write(2) so it never
+ * interleaves with the program's own output. Async-signal-safe; cut at 1 KiB. */
+void rsw_say(const char *a, const char *b, const char *c);
+
 /* Reads the environment into rsw_cfg; bad values are reported on stderr (fd 2). */
 void rsw_config_load(void);
 

@@ -11,7 +11,6 @@ enum rsw_family { RSW_FAM_NONE = 0, RSW_FAM_INET, RSW_FAM_INET6, RSW_FAM_UNIX, R
 enum rsw_fd_flag {
     RSW_F_PENDING = 1 << 0,  /* non-blocking connect in progress */
     RSW_F_EOF = 1 << 1,      /* a read returned 0 (eof event written) */
-    RSW_F_SHUT_WR = 1 << 2,  /* the program shut down its sending side */
     RSW_F_INJ_DEAD = 1 << 3, /* an injected fault killed this connection (emulation) */
     RSW_F_TCP = 1 << 4,      /* TCP (TCP_INFO available) */
 };

@@ -173,8 +173,6 @@ RSW_EXPORT int shutdown(int fd, int how)
     struct rsw_fd *e = rsw_fdt_watched(fd);
     if (!e || rsw_tls.depth)
         return r;
-    if (r == 0 && (how == SHUT_WR || how == SHUT_RDWR))
-        __atomic_fetch_or(&e->flags, RSW_F_SHUT_WR, __ATOMIC_RELAXED);
     rsw_tls.depth++;
     struct rsw_evinfo in = RSW_EVINFO_INIT;
     in.ev = RSW_EV_SHUTDOWN, in.call = "shutdown", in.fd = fd, in.e = e;

@@ -3,6 +3,7 @@
  * the peer, a real connect to a port nobody listens on, a real SYN nobody answers; the rest is
  * emulated so that later calls on the connection stay consistent (README "Fault injection"). */
 #include "inject.h"
+#include "config.h"
 #include "event.h"
 #include "inject_rules.h"
 #include "ownfd.h"
@@ -41,15 +42,13 @@ int rsw_inject_validate(const char *spec, char *err, size_t errlen)
 
 void rsw_inject_load(const char *spec)
 {
-    static const char tail[] = "; nothing is injected\n";
     char err[512];
     rsw_inject_armed = 0;
     if (!spec)
         return;
     if (rsw_inj_parse(spec, strnlen(spec, RSW_INJ_SPEC_MAX), &rules, err, sizeof err) != 0) {
         rules.n = 0;
-        rsw_sys_write(2, err, strlen(err));
-        rsw_sys_write(2, tail, sizeof tail - 1);
+        rsw_say(err, "; nothing is injected", NULL);
         return;
     }
     rsw_inject_armed = rules.n > 0;

@@ -22,12 +22,6 @@ static struct {
     char path[PATH_MAX];
 } lw = {.fd = -1};
 
-/* The log lives where the program cannot reach it (see ownfd.h). */
-static int move_high(int fd)
-{
-    return rsw_own_hide(fd);
-}
-
 static void remember_identity(void)
 {
     struct stat st;
@@ -37,24 +31,16 @@ static void remember_identity(void)
     }
 }
 
-static void say(const char *a, const char *b, const char *c)
-{
-    const char *parts[] = {"rstwatch: ", a, b, c, "\n"};
-    for (size_t i = 0; i < 5; i++)
-        if (parts[i])
-            rsw_sys_write(2, parts[i], strlen(parts[i]));
-}
-
 static int open_path(const char *path)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
-    return fd < 0 ? -1 : move_high(fd);
+    return fd < 0 ? -1 : rsw_own_hide(fd); /* out of the program's reach (ownfd.h) */
 }
 
 static int open_expanded(int pid, const char *name)
 {
     if (rsw_config_expand(lw.tmpl, pid, name, lw.path, sizeof lw.path) < 0) {
-        say("RSTWATCH_LOG: path too long: ", lw.tmpl, "; logging disabled");
+        rsw_say("rstwatch: RSTWATCH_LOG: path too long: ", lw.tmpl, "; logging disabled");
         return -1;
     }
     return open_path(lw.path);
@@ -69,7 +55,7 @@ void rsw_log_open(int pid, const char *name)
         return;
     if (v && !strcmp(v, "stderr")) {
         lw.is_stderr = 1;
-        lw.fd = move_high(fcntl(2, F_DUPFD_CLOEXEC, 3));
+        lw.fd = rsw_own_hide(fcntl(2, F_DUPFD_CLOEXEC, 3));
         remember_identity();
         return;
     }
@@ -90,7 +76,7 @@ void rsw_log_open(int pid, const char *name)
         lw.fd = open_expanded(pid, name);
     }
     if (lw.fd < 0)
-        say("cannot open the log ", lw.path, "; logging disabled");
+        rsw_say("rstwatch: cannot open the log ", lw.path, "; logging disabled");
     remember_identity();
 }
 
@@ -118,11 +104,6 @@ int rsw_log_fd(void)
 int rsw_log_enabled(void)
 {
     return lw.fd >= 0;
-}
-
-const char *rsw_log_path(void)
-{
-    return lw.is_stderr ? "" : lw.path;
 }
 
 void rsw_log_relocate(void)

@@ -18,6 +18,4 @@ int rsw_log_fd(void);
 /* Move the log to another fd number (the program is about to dup2 over it). */
 void rsw_log_relocate(void);
 int rsw_log_enabled(void);
-/* The path being written, for messages and tests ("" for stderr or none). */
-const char *rsw_log_path(void);
 #endif
