@@ -12,9 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef RSW_HAVE_INJECT_VALIDATE
-#include "inject.h"
-#endif
+#include "inject_rules.h"
 
 #ifndef RSW_INSTALL_LIBDIR
 #define RSW_INSTALL_LIBDIR "lib"
@@ -196,13 +194,11 @@ int rsw_cmd_run(int argc, char **argv)
         return rsw_usage_error("no program given (rstwatch run [OPTIONS] -- PROG [ARGS...])", NULL);
     char **prog = argv + optind;
     if (inject) {
-#ifdef RSW_HAVE_INJECT_VALIDATE
         char err[512];
         if (rsw_inject_validate(inject, err, sizeof err) != 0) {
             fprintf(stderr, "%s\n", err);
             return 2;
         }
-#endif
     }
     char preload[PATH_MAX];
     if (rsw_find_preload(preload, sizeof preload) != 0)

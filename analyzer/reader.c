@@ -106,15 +106,7 @@ static int rsw_skip(struct rsw_reader *r, enum rsw_skip_kind k, const char *deta
 
 static int rsw_known_event(const char *ev)
 {
-    static const char *const kinds[] = {
-        RSW_EV_START,    RSW_EV_CONNECT, RSW_EV_CONNECTED, RSW_EV_ACCEPT,
-        RSW_EV_ADOPT,    RSW_EV_EOF,     RSW_EV_SHUTDOWN,  RSW_EV_CLOSE,
-        RSW_EV_ERROR,    RSW_EV_SIGNAL,  RSW_EV_INJECT,    RSW_EV_IO,
-    };
-    for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
-        if (strcmp(ev, kinds[i]) == 0)
-            return 1;
-    return 0;
+    return rsw_ev_parse(ev) >= 0;
 }
 
 /* Validates one complete line. 1: *out holds it; 0: skipped; -1: strict stop. */

@@ -8,69 +8,6 @@
 
 struct rsw_config rsw_cfg = {RSW_BACKTRACE_DEFAULT, RSW_EVENTS_CONN, 0, 0, NULL, NULL};
 
-static void msgf(char *msg, size_t cap, const char *a, const char *b, const char *c)
-{
-    size_t n = 0;
-    const char *parts[] = {"rstwatch: ", a, b, c};
-    for (size_t i = 0; i < 4 && parts[i]; i++) {
-        size_t l = strlen(parts[i]);
-        if (n + l >= cap)
-            l = cap - 1 - n;
-        memcpy(msg + n, parts[i], l);
-        n += l;
-    }
-    msg[n] = 0;
-}
-
-int rsw_config_backtrace(const char *v, int *out, char *msg, size_t cap)
-{
-    *out = RSW_BACKTRACE_DEFAULT;
-    if (!v)
-        return 0;
-    char *end;
-    long n = (*v >= '0' && *v <= '9') ? strtol(v, &end, 10) : -1;
-    if (n < 0 || *end || n > RSW_BACKTRACE_MAX) {
-        msgf(msg, cap, "RSTWATCH_BACKTRACE: expected a number of frames from 0 to 256, got '", v,
-             "'; using the default 32");
-        return -1;
-    }
-    *out = (int)n;
-    return 0;
-}
-
-int rsw_config_events(const char *v, int *out, char *msg, size_t cap)
-{
-    *out = RSW_EVENTS_CONN;
-    if (!v)
-        return 0;
-    if (!strcmp(v, "errors"))
-        *out = RSW_EVENTS_ERRORS;
-    else if (!strcmp(v, "conn"))
-        *out = RSW_EVENTS_CONN;
-    else if (!strcmp(v, "all"))
-        *out = RSW_EVENTS_ALL;
-    else {
-        msgf(msg, cap, "RSTWATCH_EVENTS: expected errors, conn or all, got '", v,
-             "'; using the default conn");
-        return -1;
-    }
-    return 0;
-}
-
-int rsw_config_sigpipe(const char *v, int *out, char *msg, size_t cap)
-{
-    *out = 0;
-    if (!v || !strcmp(v, "default"))
-        return 0;
-    if (!strcmp(v, "survive")) {
-        *out = 1;
-        return 0;
-    }
-    msgf(msg, cap, "RSTWATCH_SIGPIPE: expected default or survive, got '", v,
-         "'; using the default (the program's own disposition)");
-    return -1;
-}
-
 void rsw_say(const char *a, const char *b, const char *c)
 {
     char line[1024];

@@ -2,9 +2,8 @@
 #ifndef RSW_CONFIG_H
 #define RSW_CONFIG_H
 #include <limits.h>
+#include "envparse.h"
 #include <stddef.h>
-
-enum rsw_events { RSW_EVENTS_ERRORS = 0, RSW_EVENTS_CONN = 1, RSW_EVENTS_ALL = 2 };
 
 struct rsw_config {
     int backtrace;       /* max frames, 0 = none */
@@ -15,15 +14,6 @@ struct rsw_config {
     const char *inject;  /* RSTWATCH_INJECT as given, NULL if unset */
 };
 extern struct rsw_config rsw_cfg;
-
-#define RSW_BACKTRACE_DEFAULT 32
-#define RSW_BACKTRACE_MAX 256
-
-/* Each parser stores the value (or the default) and returns 0, or -1 after writing a one-line
- * "rstwatch: ..." message (naming the variable and the default used) into msg. */
-int rsw_config_backtrace(const char *v, int *out, char *msg, size_t msgcap);
-int rsw_config_events(const char *v, int *out, char *msg, size_t msgcap);
-int rsw_config_sigpipe(const char *v, int *out, char *msg, size_t msgcap);
 
 /* One line on stderr from up to three parts (NULL: none), with a single write(2) so it never
  * interleaves with the program's own output. Async-signal-safe; cut at 1 KiB. */

@@ -4,7 +4,6 @@
 #include "addr.h"
 #include "config.h"
 #include "event.h"
-#include "rsw_schema.h"
 #include "sys.h"
 #include <errno.h>
 #include <string.h>

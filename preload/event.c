@@ -4,7 +4,6 @@
 #include "config.h"
 #include "jsonw.h"
 #include "logwriter.h"
-#include "rsw_schema.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -26,20 +25,7 @@ void rsw_ev_reset_thread(void)
 
 int rsw_errno_interesting(int err)
 {
-    switch (err) {
-    case EPIPE:
-    case ECONNRESET:
-    case ECONNREFUSED:
-    case ETIMEDOUT:
-    case EHOSTUNREACH:
-    case ENETUNREACH:
-    case EHOSTDOWN:
-    case ENETDOWN:
-    case ECONNABORTED:
-        return 1;
-    default:
-        return 0;
-    }
+    return rsw_errclass_of(err) != RSW_EC_NONE;
 }
 
 const char *rsw_errno_name(int err, char *buf)
@@ -52,40 +38,29 @@ const char *rsw_errno_name(int err, char *buf)
     return buf;
 }
 
-int rsw_ev_wanted(const char *ev)
+int rsw_ev_wanted(enum rsw_ev ev)
 {
-    int level;
-    if (!rsw_log_enabled())
-        return 0;
-    if (!strcmp(ev, RSW_EV_START) || !strcmp(ev, RSW_EV_ERROR) || !strcmp(ev, RSW_EV_SIGNAL) ||
-        !strcmp(ev, RSW_EV_INJECT))
-        level = RSW_EVENTS_ERRORS;
-    else if (!strcmp(ev, RSW_EV_IO))
-        level = RSW_EVENTS_ALL;
-    else
-        level = RSW_EVENTS_CONN;
-    return rsw_cfg.events >= level;
+    return rsw_log_enabled() && rsw_cfg.events >= rsw_ev_levels[ev];
 }
 
 static const char *family_name(int f)
 {
-    static const char *const names[] = {NULL, "inet", "inet6", "unix", "pipe"};
-    return f > 0 && f <= RSW_FAM_PIPE ? names[f] : NULL;
+    return f > 0 && f < RSW_FAM_NKINDS ? rsw_family_names[f] : NULL;
 }
 
-static void begin(struct rsw_json *j, char *buf, size_t cap, const char *ev)
+static void begin(struct rsw_json *j, char *buf, size_t cap, enum rsw_ev ev)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     if (!rsw_tid)
         rsw_tid = rsw_sys_gettid();
     rsw_json_begin(j, buf, cap);
-    rsw_json_u64(j, "v", RSW_SCHEMA_VERSION);
-    rsw_json_u64(j, "ts", (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-    rsw_json_u64(j, "seq", rsw_log_next_seq());
-    rsw_json_i64(j, "pid", rsw_pid);
-    rsw_json_i64(j, "tid", rsw_tid);
-    rsw_json_str(j, "ev", ev);
+    rsw_json_u64(j, RSW_KEY(V), RSW_SCHEMA_VERSION);
+    rsw_json_u64(j, RSW_KEY(TS), (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
+    rsw_json_u64(j, RSW_KEY(SEQ), rsw_log_next_seq());
+    rsw_json_i64(j, RSW_KEY(PID), rsw_pid);
+    rsw_json_i64(j, RSW_KEY(TID), rsw_tid);
+    rsw_json_str(j, RSW_KEY(EV), rsw_ev_names[ev]);
 }
 
 static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
@@ -98,17 +73,17 @@ static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
     memset(&ti, 0, sizeof ti);
     if (rsw_sys_getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
         return;
-    rsw_json_open_obj(j, "tcp");
-    rsw_json_str(j, "state", ti.tcpi_state < 12 ? states[ti.tcpi_state] : "?");
+    rsw_json_open_obj(j, RSW_KEY(TCP));
+    rsw_json_str(j, RSW_KEY(STATE), ti.tcpi_state < 12 ? states[ti.tcpi_state] : "?");
     /* an injected reset disconnects the socket, which zeroes the kernel's counters */
     if (!(e->flags & RSW_F_INJ_DEAD) &&
         len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received) {
         /* the kernel's bytes_acked counts our SYN as one byte */
         uint64_t out = __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED);
         uint64_t acked = ti.tcpi_bytes_acked ? ti.tcpi_bytes_acked - 1 : 0;
-        rsw_json_u64(j, "bytes_acked", ti.tcpi_bytes_acked);
-        rsw_json_u64(j, "bytes_received", ti.tcpi_bytes_received);
-        rsw_json_u64(j, "unacked", out > acked ? out - acked : 0);
+        rsw_json_u64(j, RSW_KEY(BYTES_ACKED), ti.tcpi_bytes_acked);
+        rsw_json_u64(j, RSW_KEY(BYTES_RECEIVED), ti.tcpi_bytes_received);
+        rsw_json_u64(j, RSW_KEY(UNACKED), out > acked ? out - acked : 0);
     }
     rsw_json_close(j);
 }
@@ -122,50 +97,50 @@ void rsw_ev_emit(const struct rsw_evinfo *in)
         return;
     begin(&j, buf, sizeof buf, in->ev);
     if (in->call)
-        rsw_json_str(&j, "call", in->call);
+        rsw_json_str(&j, RSW_KEY(CALL), in->call);
     if (in->op)
-        rsw_json_str(&j, "op", in->op);
+        rsw_json_str(&j, RSW_KEY(OP), in->op);
     if (in->fd >= 0)
-        rsw_json_i64(&j, "fd", in->fd);
+        rsw_json_i64(&j, RSW_KEY(FD), in->fd);
     if (in->lfd >= 0)
-        rsw_json_i64(&j, "lfd", in->lfd);
+        rsw_json_i64(&j, RSW_KEY(LFD), in->lfd);
     if (in->e) {
-        rsw_json_u64(&j, "conn", in->e->conn);
+        rsw_json_u64(&j, RSW_KEY(CONN), in->e->conn);
         if (family_name(in->e->family))
-            rsw_json_str(&j, "family", family_name(in->e->family));
+            rsw_json_str(&j, RSW_KEY(FAMILY), family_name(in->e->family));
     }
     if (in->local)
-        rsw_json_str(&j, "local", in->local);
+        rsw_json_str(&j, RSW_KEY(LOCAL), in->local);
     if (in->e)
-        rsw_json_str(&j, "peer", in->e->peer);
+        rsw_json_str(&j, RSW_KEY(PEER), in->e->peer);
     if (in->has_ret)
-        rsw_json_i64(&j, "ret", in->ret);
+        rsw_json_i64(&j, RSW_KEY(RET), in->ret);
     if (in->err)
-        rsw_json_str(&j, "errno", rsw_errno_name(in->err, en));
+        rsw_json_str(&j, RSW_KEY(ERRNO), rsw_errno_name(in->err, en));
     if (in->how)
-        rsw_json_str(&j, "how", in->how);
+        rsw_json_str(&j, RSW_KEY(HOW), in->how);
     if (in->nonblock >= 0)
-        rsw_json_bool(&j, "nonblock", in->nonblock);
+        rsw_json_bool(&j, RSW_KEY(NONBLOCK), in->nonblock);
     if (in->e && in->e->cookie)
-        rsw_json_u64(&j, "cookie", in->e->cookie);
-    if (in->e && (!strcmp(in->ev, RSW_EV_ERROR) || !strcmp(in->ev, RSW_EV_CLOSE) ||
-                  !strcmp(in->ev, RSW_EV_EOF) || !strcmp(in->ev, RSW_EV_SIGNAL))) {
-        rsw_json_u64(&j, "bytes_in", __atomic_load_n(&in->e->bytes_in, __ATOMIC_RELAXED));
-        rsw_json_u64(&j, "bytes_out", __atomic_load_n(&in->e->bytes_out, __ATOMIC_RELAXED));
+        rsw_json_u64(&j, RSW_KEY(COOKIE), in->e->cookie);
+    if (in->e && (in->ev == RSW_EV_ERROR || in->ev == RSW_EV_CLOSE || in->ev == RSW_EV_EOF ||
+                  in->ev == RSW_EV_SIGNAL)) {
+        rsw_json_u64(&j, RSW_KEY(BYTES_IN), __atomic_load_n(&in->e->bytes_in, __ATOMIC_RELAXED));
+        rsw_json_u64(&j, RSW_KEY(BYTES_OUT), __atomic_load_n(&in->e->bytes_out, __ATOMIC_RELAXED));
     }
     if (in->injected)
-        rsw_json_bool(&j, "injected", 1);
+        rsw_json_bool(&j, RSW_KEY(INJECTED), 1);
     if (in->disposition) {
-        rsw_json_str(&j, "sig", "SIGPIPE");
-        rsw_json_str(&j, "disposition", in->disposition);
-        rsw_json_str(&j, "action", in->action);
+        rsw_json_str(&j, RSW_KEY(SIG), "SIGPIPE");
+        rsw_json_str(&j, RSW_KEY(DISPOSITION), in->disposition);
+        rsw_json_str(&j, RSW_KEY(ACTION), in->action);
     }
     if (in->spec) {
-        rsw_json_i64(&j, "rule", in->rule);
-        rsw_json_str(&j, "spec", in->spec);
-        rsw_json_str(&j, "outcome", in->outcome);
+        rsw_json_i64(&j, RSW_KEY(RULE), in->rule);
+        rsw_json_str(&j, RSW_KEY(SPEC), in->spec);
+        rsw_json_str(&j, RSW_KEY(OUTCOME), in->outcome);
     }
-    if (in->e && (in->e->flags & RSW_F_TCP) && !strcmp(in->ev, RSW_EV_ERROR) && in->fd >= 0)
+    if (in->e && (in->e->flags & RSW_F_TCP) && in->ev == RSW_EV_ERROR && in->fd >= 0)
         tcp_fields(&j, in->fd, in->e);
     if (in->backtrace)
         rsw_bt_write(&j, rsw_cfg.backtrace);
@@ -199,21 +174,21 @@ void rsw_ev_start(const char *origin)
     if (!rsw_ev_wanted(RSW_EV_START))
         return;
     begin(&j, buf, sizeof buf, RSW_EV_START);
-    rsw_json_str(&j, "origin", origin);
+    rsw_json_str(&j, RSW_KEY(ORIGIN), origin);
     ssize_t el = readlink("/proc/self/exe", exe, sizeof exe);
-    rsw_json_strn(&j, "exe", exe, el > 0 ? (size_t)el : 0);
+    rsw_json_strn(&j, RSW_KEY(EXE), exe, el > 0 ? (size_t)el : 0);
     size_t al = read_small("/proc/self/cmdline", args, sizeof args);
-    rsw_json_open_arr(&j, "argv");
+    rsw_json_open_arr(&j, RSW_KEY(ARGV));
     for (size_t i = 0; i < al;) {
         size_t l = strnlen(args + i, al - i);
         rsw_json_strn(&j, NULL, args + i, l);
         i += l + 1;
     }
     rsw_json_close(&j);
-    rsw_json_i64(&j, "ppid", getppid());
+    rsw_json_i64(&j, RSW_KEY(PPID), getppid());
     if (uname(&un) == 0)
-        rsw_json_str(&j, "host", un.nodename);
-    rsw_json_str(&j, "lib", RSW_VERSION_STRING);
+        rsw_json_str(&j, RSW_KEY(HOST), un.nodename);
+    rsw_json_str(&j, RSW_KEY(LIB), RSW_VERSION_STRING);
     rsw_log_write(buf, rsw_json_end(&j));
     errno = saved;
 }

@@ -2,12 +2,13 @@
 #ifndef RSW_EVENT_H
 #define RSW_EVENT_H
 #include "fdtable.h"
+#include "rsw_schema.h"
 #include <stdint.h>
 #include <sys/types.h>
 
 /* Everything an event line may carry; unset fields are left out of the line. */
 struct rsw_evinfo {
-    const char *ev;   /* RSW_EV_* */
+    enum rsw_ev ev;
     const char *call; /* function as the program called it */
     const char *op;   /* connect, accept, read, write, shutdown, close, sockopt */
     int fd;           /* -1: none */
@@ -31,13 +32,13 @@ struct rsw_evinfo {
 #define RSW_EVINFO_INIT {.fd = -1, .lfd = -1, .nonblock = -1}
 
 /* Is this event kind written at the configured RSTWATCH_EVENTS level? */
-int rsw_ev_wanted(const char *ev);
+int rsw_ev_wanted(enum rsw_ev ev);
 /* Formats and writes one line (one write(2)); async-signal-safe. */
 void rsw_ev_emit(const struct rsw_evinfo *in);
 /* The start event: exe, argv, ppid, host. */
 void rsw_ev_start(const char *origin);
 
-/* Is err one of the connection-killing errnos the library reports? */
+/* Is err one of the connection-killing errnos the library reports (rsw_schema.def)? */
 int rsw_errno_interesting(int err);
 /* Symbolic name, e.g. "ECONNRESET"; "E<number>" when unknown (buffer of 16). */
 const char *rsw_errno_name(int err, char *buf);

@@ -2,12 +2,13 @@
 #ifndef RSW_FDTABLE_H
 #define RSW_FDTABLE_H
 #include <stddef.h>
+#include "rsw_schema.h"
 #include <stdint.h>
 
 #define RSW_HIDDEN __attribute__((visibility("hidden")))
 
 enum rsw_fd_state { RSW_FD_UNKNOWN = 0, RSW_FD_IGNORED = 1, RSW_FD_WATCHED = 2, RSW_FD_BUSY = 3 };
-enum rsw_family { RSW_FAM_NONE = 0, RSW_FAM_INET, RSW_FAM_INET6, RSW_FAM_UNIX, RSW_FAM_PIPE };
+
 enum rsw_fd_flag {
     RSW_F_PENDING = 1 << 0,  /* non-blocking connect in progress */
     RSW_F_EOF = 1 << 1,      /* a read returned 0 (eof event written) */

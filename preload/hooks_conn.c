@@ -6,7 +6,6 @@
 #include "inject.h"
 #include "logwriter.h"
 #include "ownfd.h"
-#include "rsw_schema.h"
 #include "sys.h"
 #include <errno.h>
 #include <stdarg.h>
@@ -15,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void emit_simple(const char *ev, const char *call, int fd, const struct rsw_fd *e,
+static void emit_simple(enum rsw_ev ev, const char *call, int fd, const struct rsw_fd *e,
                         const char *local)
 {
     struct rsw_evinfo in = RSW_EVINFO_INIT;

@@ -7,7 +7,6 @@
 #include "event.h"
 #include "inject_rules.h"
 #include "ownfd.h"
-#include "rsw_schema.h"
 #include "shim.h"
 #include "sys.h"
 #include <errno.h>
@@ -26,19 +25,6 @@ static struct rsw_inj_rules rules; /* parsed once, at start */
 /* rsw_fd.inj_rules: the rules that apply to the connection (bit i = rule i+1), once worked out */
 #define SEL_DONE (1ull << 63)
 #define SEL_BUSY (1ull << 62)
-
-int rsw_inject_validate_n(const char *spec, size_t len, char *err, size_t errlen)
-{
-    struct rsw_inj_rules scratch;
-    return rsw_inj_parse(spec, len, &scratch, err, errlen);
-}
-
-int rsw_inject_validate(const char *spec, char *err, size_t errlen)
-{
-    if (errlen)
-        err[0] = 0;
-    return spec ? rsw_inject_validate_n(spec, strnlen(spec, RSW_INJ_SPEC_MAX), err, errlen) : 0;
-}
 
 void rsw_inject_load(const char *spec)
 {

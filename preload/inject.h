@@ -2,14 +2,9 @@
  * kernel deliver the outcome (grammar and decisions: inject_rules.h). */
 #ifndef RSW_INJECT_H
 #define RSW_INJECT_H
+#include "inject_rules.h"
 #include <stddef.h>
 
-/* 0 if spec is a valid RSTWATCH_INJECT text, else -1 with a one-line "rstwatch: ..." message
- * naming the bad token and its position. Used by `rstwatch run --inject` too. Allocates
- * nothing, prints nothing; safe on any bytes (NULL: valid, no rules). */
-int rsw_inject_validate(const char *spec, char *err, size_t errlen);
-/* The same for len bytes that need not be NUL-terminated (for fuzzers: a NUL is a bad byte). */
-int rsw_inject_validate_n(const char *spec, size_t len, char *err, size_t errlen);
 /* Loads the rules (NULL: none); a bad spec is reported on stderr and nothing is injected. */
 void rsw_inject_load(const char *spec);
 /* Nonzero when rules are loaded: the shims consult the injector. */

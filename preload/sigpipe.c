@@ -6,7 +6,6 @@
 #include "config.h"
 #include "event.h"
 #include "logwriter.h"
-#include "rsw_schema.h"
 #include "sys.h"
 #include <dlfcn.h>
 #include <errno.h>

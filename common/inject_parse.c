@@ -499,3 +499,16 @@ int rsw_inj_parse(const char *spec, size_t len, struct rsw_inj_rules *out, char 
     }
     return 0;
 }
+
+int rsw_inject_validate_n(const char *spec, size_t len, char *err, size_t errlen)
+{
+    struct rsw_inj_rules scratch;
+    return rsw_inj_parse(spec, len, &scratch, err, errlen);
+}
+
+int rsw_inject_validate(const char *spec, char *err, size_t errlen)
+{
+    if (errlen)
+        err[0] = 0;
+    return spec ? rsw_inject_validate_n(spec, strnlen(spec, RSW_INJ_SPEC_MAX), err, errlen) : 0;
+}

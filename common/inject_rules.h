@@ -108,4 +108,10 @@ int rsw_inj_chance(uint64_t seed, uint64_t k, uint64_t prob);
 
 /* Names for the log: "reset", ...; the errno the program will see for a call kind. */
 const char *rsw_inj_outcome_name(int outcome);
+/* 0 if spec is a valid RSTWATCH_INJECT text, else -1 with a one-line "rstwatch: ..." message
+ * naming the bad token and its position. Used by `rstwatch run --inject` too. Allocates
+ * nothing, prints nothing; safe on any bytes (NULL: valid, no rules). */
+int rsw_inject_validate(const char *spec, char *err, size_t errlen);
+/* The same for len bytes that need not be NUL-terminated (for fuzzers: a NUL is a bad byte). */
+int rsw_inject_validate_n(const char *spec, size_t len, char *err, size_t errlen);
 #endif
