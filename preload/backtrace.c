@@ -1,65 +1,84 @@
-/* backtrace.c: libunwind stack capture; each frame as raw ip + module + offset (+ dynamic
- * symbol when the loader knows it), so the analyzer can symbolize offline. */
+/* backtrace.c: libunwind stack capture into a fixed array; frames written as raw ip + module
+ * id + offset, from the module map (modmap.c): no dladdr, no symbol lookup, no lock. */
 #define UNW_LOCAL_ONLY
 #include "backtrace.h"
-#include "config.h"
-#include <dlfcn.h>
-#include <errno.h>
+#include "modmap.h"
+#include "rsw_schema.h"
+#include "sys.h"
 #include <libunwind.h>
 #include <stdint.h>
 #include <string.h>
-#include <unistd.h>
+#include <sys/uio.h>
 
-static void *own_base; /* load base of librstwatch.so: its frames are left out */
-static char exe_path[4096]; /* the loader names the main program by argv[0]; log its path */
+static uintptr_t own_lo, own_hi; /* librstwatch.so's range: its frames are left out */
 
 void rsw_bt_init(int skip_own_module)
 {
-    Dl_info info;
     /* per-thread caches: no lock is taken while unwinding, also inside a signal handler */
     unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-    if (skip_own_module && dladdr((void *)&rsw_bt_init, &info))
-        own_base = info.dli_fbase;
-    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
-    exe_path[n > 0 ? n : 0] = 0;
+    const struct rsw_module *m = skip_own_module ? rsw_mod_find((uintptr_t)&rsw_bt_init) : NULL;
+    if (m)
+        own_lo = m->lo, own_hi = m->hi;
 }
 
-/* glibc names the main program by argv[0] (program_invocation_name): use its real path. */
-static const char *module_path(const char *fname)
+int rsw_bt_capture(uintptr_t *ips, int max)
 {
-    int main_prog = !fname[0] || fname == program_invocation_name ||
-                    !strcmp(fname, program_invocation_name);
-    return main_prog && exe_path[0] ? exe_path : fname;
-}
-
-void rsw_bt_write(struct rsw_json *j, int max)
-{
-    void *ips[RSW_BACKTRACE_MAX + 16];
+    void *raw[RSW_BT_CAPTURE_MAX];
     if (max <= 0)
-        return;
-    int n = unw_backtrace(ips, max + 16);
-    int written = 0;
-    rsw_json_open_arr(j, "bt");
-    for (int i = 0; i < n && written < max; i++) {
-        Dl_info info;
-        int known = dladdr(ips[i], &info) != 0;
-        if (known && own_base && info.dli_fbase == own_base)
+        return 0;
+    int n = unw_backtrace(raw, max + 16 < RSW_BT_CAPTURE_MAX ? max + 16 : RSW_BT_CAPTURE_MAX);
+    int kept = 0;
+    for (int i = 0; i < n && kept < max; i++) {
+        uintptr_t ip = (uintptr_t)raw[i];
+        if (ip >= own_lo && ip < own_hi)
             continue;
-        struct rsw_json_mark m = rsw_json_mark(j);
+        ips[kept++] = ip;
+    }
+    return kept;
+}
+
+int rsw_bt_all_known(const uintptr_t *ips, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (!rsw_mod_find(ips[i]))
+            return 0;
+    return 1;
+}
+
+void rsw_bt_write(struct rsw_json *j, const uintptr_t *ips, int n)
+{
+    rsw_json_open_arr(j, RSW_KEY(BT));
+    for (int i = 0; i < n; i++) {
+        const struct rsw_module *m = rsw_mod_find(ips[i]);
+        struct rsw_json_mark mk = rsw_json_mark(j);
         rsw_json_open_obj(j, NULL);
-        rsw_json_hex(j, "ip", (uintptr_t)ips[i]);
-        if (known && info.dli_fname) {
-            rsw_json_str(j, "obj", module_path(info.dli_fname));
-            rsw_json_hex(j, "off", (uintptr_t)ips[i] - (uintptr_t)info.dli_fbase);
-            if (info.dli_sname)
-                rsw_json_str(j, "sym", info.dli_sname);
+        rsw_json_hex(j, RSW_KEY(IP), ips[i]);
+        if (m) {
+            rsw_json_u64(j, RSW_KEY(MOD), m->id);
+            rsw_json_hex(j, RSW_KEY(OFF), ips[i] - m->base);
         }
         rsw_json_close(j);
         if (j->full) { /* this frame did not fit: drop it and stop */
-            rsw_json_rollback(j, m);
+            rsw_json_rollback(j, mk);
             break;
         }
-        written++;
     }
     rsw_json_close(j);
+}
+
+int rsw_mem_readable(const void *addr, size_t n)
+{
+    char buf[64];
+    if (n > sizeof buf)
+        n = sizeof buf;
+    struct iovec local = {buf, n}, remote = {(void *)addr, n};
+    long r = rsw_syscall(SYS_process_vm_readv, rsw_sys_getpid(), &local, 1, &remote, 1, 0);
+    if (r == (long)n)
+        return 1;
+    if (r < 0 && (errno == ENOSYS || errno == EPERM)) { /* forbidden here: is it mapped? */
+        unsigned char vec;
+        uintptr_t page = (uintptr_t)addr & ~(uintptr_t)4095;
+        return rsw_syscall(SYS_mincore, page, 4096, &vec) == 0;
+    }
+    return 0;
 }

@@ -4,6 +4,8 @@
 #include "config.h"
 #include "jsonw.h"
 #include "logwriter.h"
+#include "modmap.h"
+#include "proc.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -15,12 +17,26 @@
 
 #define RSW_LINE_MAX 12288
 
-int rsw_pid;
 static __thread int rsw_tid __attribute__((tls_model("initial-exec")));
 
-void rsw_ev_reset_thread(void)
+/* Module lines are written when first needed: before the first line with a backtrace, and
+ * then for each object loaded since (modules_written: how many of the map's are on disk). */
+static size_t modules_written;
+
+void rsw_ev_after_fork(void)
 {
     rsw_tid = 0;
+    modules_written = 0; /* the child's own log (or its lines in a shared one) needs them too */
+}
+
+static void write_modules_since(size_t from, size_t to);
+
+static void need_modules(void)
+{
+    size_t from = __atomic_load_n(&modules_written, __ATOMIC_ACQUIRE), to = rsw_mod_count();
+    if (from < to && __atomic_compare_exchange_n(&modules_written, &from, to, 0, __ATOMIC_ACQ_REL,
+                                                 __ATOMIC_ACQUIRE))
+        write_modules_since(from, to);
 }
 
 int rsw_errno_interesting(int err)
@@ -58,7 +74,7 @@ static void begin(struct rsw_json *j, char *buf, size_t cap, enum rsw_ev ev)
     rsw_json_u64(j, RSW_KEY(V), RSW_SCHEMA_VERSION);
     rsw_json_u64(j, RSW_KEY(TS), (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
     rsw_json_u64(j, RSW_KEY(SEQ), rsw_log_next_seq());
-    rsw_json_i64(j, RSW_KEY(PID), rsw_pid);
+    rsw_json_i64(j, RSW_KEY(PID), rsw_self.pid);
     rsw_json_i64(j, RSW_KEY(TID), rsw_tid);
     rsw_json_str(j, RSW_KEY(EV), rsw_ev_names[ev]);
 }
@@ -92,9 +108,18 @@ void rsw_ev_emit(const struct rsw_evinfo *in)
 {
     char buf[RSW_LINE_MAX], en[16];
     struct rsw_json j;
-    int saved = errno;
+    uintptr_t ips[RSW_BT_CAPTURE_MAX];
+    int nips = 0, saved = errno;
     if (!rsw_ev_wanted(in->ev))
         return;
+    if (in->backtrace) {
+        nips = rsw_bt_capture(ips, rsw_cfg.backtrace);
+        /* a frame in an object loaded behind the hooks' back (libc's own dlopen of NSS
+         * modules, dlmopen): scan, and write its module line before this line */
+        if (!in->in_signal && !rsw_bt_all_known(ips, nips))
+            rsw_mod_scan(rsw_self.exe);
+        need_modules();
+    }
     begin(&j, buf, sizeof buf, in->ev);
     if (in->call)
         rsw_json_str(&j, RSW_KEY(CALL), in->call);
@@ -111,7 +136,7 @@ void rsw_ev_emit(const struct rsw_evinfo *in)
     }
     if (in->local)
         rsw_json_str(&j, RSW_KEY(LOCAL), in->local);
-    if (in->e)
+    if (in->e && in->e->peer[0])
         rsw_json_str(&j, RSW_KEY(PEER), in->e->peer);
     if (in->has_ret)
         rsw_json_i64(&j, RSW_KEY(RET), in->ret);
@@ -143,7 +168,7 @@ void rsw_ev_emit(const struct rsw_evinfo *in)
     if (in->e && (in->e->flags & RSW_F_TCP) && in->ev == RSW_EV_ERROR && in->fd >= 0)
         tcp_fields(&j, in->fd, in->e);
     if (in->backtrace)
-        rsw_bt_write(&j, rsw_cfg.backtrace);
+        rsw_bt_write(&j, ips, nips);
     rsw_log_write(buf, rsw_json_end(&j));
     errno = saved;
 }
@@ -167,7 +192,7 @@ static size_t read_small(const char *path, char *buf, size_t cap)
 
 void rsw_ev_start(const char *origin)
 {
-    char buf[RSW_LINE_MAX], exe[4096], args[4096];
+    char buf[RSW_LINE_MAX], args[4096];
     struct rsw_json j;
     struct utsname un;
     int saved = errno;
@@ -175,8 +200,8 @@ void rsw_ev_start(const char *origin)
         return;
     begin(&j, buf, sizeof buf, RSW_EV_START);
     rsw_json_str(&j, RSW_KEY(ORIGIN), origin);
-    ssize_t el = readlink("/proc/self/exe", exe, sizeof exe);
-    rsw_json_strn(&j, RSW_KEY(EXE), exe, el > 0 ? (size_t)el : 0);
+    rsw_json_str(&j, RSW_KEY(NAME), rsw_self.name);
+    rsw_json_str(&j, RSW_KEY(EXE), rsw_self.exe);
     size_t al = read_small("/proc/self/cmdline", args, sizeof args);
     rsw_json_open_arr(&j, RSW_KEY(ARGV));
     for (size_t i = 0; i < al;) {
@@ -190,5 +215,29 @@ void rsw_ev_start(const char *origin)
         rsw_json_str(&j, RSW_KEY(HOST), un.nodename);
     rsw_json_str(&j, RSW_KEY(LIB), RSW_VERSION_STRING);
     rsw_log_write(buf, rsw_json_end(&j));
+    errno = saved;
+}
+
+static void write_modules_since(size_t from, size_t to)
+{
+    char buf[RSW_MOD_PATH_MAX + 256];
+    struct rsw_json j;
+    for (size_t i = from; i < to; i++) {
+        const struct rsw_module *m = rsw_mod_at(i);
+        if (!m->hi)
+            continue;
+        begin(&j, buf, sizeof buf, RSW_EV_MODULE);
+        rsw_json_u64(&j, RSW_KEY(ID), m->id);
+        rsw_json_str(&j, RSW_KEY(PATH), m->path);
+        rsw_json_hex(&j, RSW_KEY(BASE), m->base);
+        rsw_log_write(buf, rsw_json_end(&j));
+    }
+}
+
+void rsw_ev_modules(size_t from)
+{
+    int saved = errno;
+    if (rsw_ev_wanted(RSW_EV_MODULE))
+        write_modules_since(from, rsw_mod_count());
     errno = saved;
 }

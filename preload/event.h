@@ -4,6 +4,7 @@
 #include "fdtable.h"
 #include "rsw_schema.h"
 #include <stdint.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Everything an event line may carry; unset fields are left out of the line. */
@@ -22,6 +23,7 @@ struct rsw_evinfo {
     int nonblock;       /* connect: -1 unknown, 0, 1 */
     int injected;       /* error caused by RSTWATCH_INJECT */
     int backtrace;      /* capture "bt" */
+    int in_signal;      /* written from a signal handler: nothing that may take a lock */
     /* signal */
     const char *disposition, *action;
     /* inject */
@@ -35,15 +37,17 @@ struct rsw_evinfo {
 int rsw_ev_wanted(enum rsw_ev ev);
 /* Formats and writes one line (one write(2)); async-signal-safe. */
 void rsw_ev_emit(const struct rsw_evinfo *in);
-/* The start event: exe, argv, ppid, host. */
+/* The start event: name, exe, argv, ppid, host. */
 void rsw_ev_start(const char *origin);
+/* A module line for every loaded object from index `from` of the module map (modmap.h). The
+ * library calls it itself before the first line with a backtrace that needs them. */
+void rsw_ev_modules(size_t from);
 
 /* Is err one of the connection-killing errnos the library reports (rsw_schema.def)? */
 int rsw_errno_interesting(int err);
 /* Symbolic name, e.g. "ECONNRESET"; "E<number>" when unknown (buffer of 16). */
 const char *rsw_errno_name(int err, char *buf);
 
-/* Process identity, cached (updated after fork). */
-extern int rsw_pid;
-void rsw_ev_reset_thread(void);
+/* In a forked child: forgets the cached thread id; module lines are written again. */
+void rsw_ev_after_fork(void);
 #endif

@@ -5,7 +5,9 @@
 #include "rsw_schema.h"
 #include <stdint.h>
 
+#ifndef RSW_HIDDEN
 #define RSW_HIDDEN __attribute__((visibility("hidden")))
+#endif
 
 enum rsw_fd_state { RSW_FD_UNKNOWN = 0, RSW_FD_IGNORED = 1, RSW_FD_WATCHED = 2, RSW_FD_BUSY = 3 };
 
@@ -14,6 +16,7 @@ enum rsw_fd_flag {
     RSW_F_EOF = 1 << 1,      /* a read returned 0 (eof event written) */
     RSW_F_INJ_DEAD = 1 << 3, /* an injected fault killed this connection (emulation) */
     RSW_F_TCP = 1 << 4,      /* TCP (TCP_INFO available) */
+    RSW_F_ACTIVE = 1 << 5,   /* the program connected it (its SYN counts in bytes_acked) */
 };
 
 #define RSW_PEER_MAX 112

@@ -7,7 +7,6 @@
  * switch the table the hot path looks in (rsw_fdt_slow_mode) instead of testing a flag. */
 #include "shim.h"
 #include "inject.h"
-#include "ownfd.h"
 
 #define EXPAND(...) __VA_ARGS__
 #define DIR_IN RSW_OP_IN
@@ -21,18 +20,27 @@
 #define RSW_IO(R, name, P, A, FD, dir, FLAGS, LEN)                                                 \
     __attribute__((noinline, cold)) static R name##_slow P                                       \
     {                                                                                            \
-        if (RSW_UNLIKELY(rsw_is_fake_fd(FD)))                                                    \
-            return (R)rsw_fake_io(#name, EXPAND A);                                              \
-        struct rsw_fd *e = rsw_fdt_watched(FD);                                                  \
-        if (!e && !(e = rsw_fd_adopt(FD, #name)))                                                \
+        struct rsw_guard g;                                                                      \
+        if (!rsw_enter(&g)) {                                                                    \
+            if (RSW_UNLIKELY(rsw_unwind_fd(FD)))                                                 \
+                return (R)rsw_unwind_io(#name, EXPAND A);                                        \
             return rsw_real.name A;                                                              \
-        if (rsw_inject_armed) {                                                                  \
-            long ir;                                                                             \
-            if (rsw_inject_io(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), &ir))             \
-                return (R)rsw_io_slow(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), ir);      \
         }                                                                                        \
-        R r = rsw_real.name A;                                                                   \
-        return (R)rsw_io_slow(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), (ssize_t)r);      \
+        struct rsw_fd *e = rsw_fdt_watched(FD);                                                  \
+        if (!e && !(e = rsw_fd_adopt(FD, #name))) {                                              \
+            rsw_leave(&g);                                                                       \
+            return rsw_real.name A;                                                              \
+        }                                                                                        \
+        long ir;                                                                                 \
+        R r;                                                                                     \
+        if (rsw_inject_armed &&                                                                  \
+            rsw_inject_io(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), &ir))                 \
+            r = (R)ir, g.err = errno;                                                            \
+        else                                                                                     \
+            r = RSW_REAL(&g, name A);                                                            \
+        rsw_io_done(FD, e, #name, DIR_##dir, (FLAGS), (size_t)(LEN), (ssize_t)r, g.err);         \
+        rsw_leave(&g);                                                                           \
+        return r;                                                                                \
     }                                                                                            \
     RSW_EXPORT R name P                                                                          \
     {                                                                                            \
@@ -47,3 +55,13 @@
         return (R)rsw_io_after(e, #name, DIR_##dir, (ssize_t)r);                                 \
     }
 #include "hooks.def"
+
+ssize_t rsw_io_after(struct rsw_fd *e, const char *call, enum rsw_op op, ssize_t r)
+{
+    struct rsw_guard g;
+    if (rsw_enter(&g)) {
+        rsw_io_done(e->fd, e, call, op, 0, 1, r, g.err);
+        rsw_leave(&g);
+    }
+    return r;
+}

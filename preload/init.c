@@ -1,37 +1,20 @@
-/* init.c: resolves the real functions and starts the library: eagerly from the constructor,
- * lazily from whichever hook runs first (other libraries' constructors may call us earlier). */
+/* init.c: the start sequence, at the top of the layers: resolves the real functions and starts
+ * the library, eagerly from the constructor, lazily from whichever hook runs first (another
+ * library's constructor may call us before ours ran). docs/HACKING.md "Start" gives the order. */
 #include "shim.h"
 #include "backtrace.h"
 #include "config.h"
 #include "event.h"
 #include "inject.h"
 #include "logwriter.h"
+#include "modmap.h"
+#include "proc.h"
 #include "sys.h"
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct rsw_real rsw_real;
-__thread struct rsw_tls rsw_tls __attribute__((tls_model("initial-exec")));
-int rsw_ready;
-int rsw_io_all;
-
-static const char *const real_names[] = {
-#define RSW_IO(R, name, P, A, fd, dir, flags, len) #name,
-#define RSW_HOOK(R, name, P) #name,
-#include "hooks.def"
-};
-
-static void resolve_reals(void)
-{
-    void **slot = (void **)&rsw_real;
-    for (size_t i = 0; i < sizeof real_names / sizeof real_names[0]; i++)
-        if (!__atomic_load_n(&slot[i], __ATOMIC_RELAXED))
-            __atomic_store_n(&slot[i], dlsym(RTLD_NEXT, real_names[i]), __ATOMIC_RELAXED);
-}
 
 static size_t max_fds(void)
 {
@@ -51,22 +34,25 @@ static size_t max_fds(void)
 
 static void after_fork_child(void)
 {
-    rsw_pid = getpid();
-    rsw_ev_reset_thread();
-    rsw_log_after_fork(rsw_pid, program_invocation_short_name);
+    rsw_busy();
+    rsw_proc_after_fork();
+    rsw_ev_after_fork();
+    rsw_log_after_fork();
     rsw_ev_start("fork");
+    rsw_idle();
 }
 
-static void init_once(void)
+static void start(void)
 {
     int saved = errno;
-    rsw_tls.depth++;
-    resolve_reals();
-    rsw_pid = getpid();
+    rsw_busy();
+    rsw_real_resolve();
+    rsw_proc_init(program_invocation_name);
     rsw_config_load();
     rsw_fdt_init(max_fds());
+    rsw_mod_scan(rsw_self.exe);
     rsw_bt_init(1);
-    rsw_log_open(rsw_pid, program_invocation_short_name);
+    rsw_log_open();
     rsw_inject_load(rsw_cfg.inject);
     rsw_io_all = rsw_cfg.events == RSW_EVENTS_ALL;
     rsw_fdt_slow_mode(rsw_inject_armed || rsw_io_all);
@@ -74,7 +60,7 @@ static void init_once(void)
     pthread_atfork(NULL, NULL, after_fork_child);
     rsw_ev_start("exec");
     __atomic_store_n(&rsw_ready, 1, __ATOMIC_RELEASE);
-    rsw_tls.depth--;
+    rsw_idle();
     errno = saved;
 }
 
@@ -83,11 +69,11 @@ void rsw_init(void)
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     if (RSW_LIKELY(__atomic_load_n(&rsw_ready, __ATOMIC_ACQUIRE)))
         return;
-    if (rsw_tls.depth) { /* re-entered from dlsym or our own init: real functions only */
-        resolve_reals();
+    if (rsw_tls.depth) { /* re-entered from dlsym or our own start: real functions only */
+        rsw_real_resolve();
         return;
     }
-    pthread_once(&once, init_once);
+    pthread_once(&once, start);
 }
 
 __attribute__((constructor)) static void rsw_constructor(void)

@@ -1,7 +1,10 @@
 /* logwriter.c: opens the per-process log and appends lines to it, one write(2) each. */
 #include "logwriter.h"
 #include "config.h"
+#include "event.h"
+#include "jsonw.h"
 #include "ownfd.h"
+#include "proc.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +21,7 @@ static struct {
     dev_t dev;        /* identity of the open file, to notice the fd being replaced */
     ino_t ino;
     uint64_t seq;
-    char tmpl[PATH_MAX]; /* path template (%p, %n) */
+    char tmpl[PATH_MAX]; /* absolute path template (%p, %n) */
     char path[PATH_MAX];
 } lw = {.fd = -1};
 
@@ -37,20 +40,60 @@ static int open_path(const char *path)
     return fd < 0 ? -1 : rsw_own_hide(fd); /* out of the program's reach (ownfd.h) */
 }
 
-static int open_expanded(int pid, const char *name)
+/* Opens the template for this process; -1 with errno set (ENAMETOOLONG when it does not fit). */
+static int open_expanded(void)
 {
-    if (rsw_config_expand(lw.tmpl, pid, name, lw.path, sizeof lw.path) < 0) {
-        rsw_say("rstwatch: RSTWATCH_LOG: path too long: ", lw.tmpl, "; logging disabled");
+    if (rsw_config_expand(lw.tmpl, rsw_self.pid, rsw_self.fname, lw.path, sizeof lw.path) < 0) {
+        errno = ENAMETOOLONG;
         return -1;
     }
     return open_path(lw.path);
 }
 
-void rsw_log_open(int pid, const char *name)
+/* "rstwatch: pid 123 (nginx): cannot open the log /x/y.jsonl (EACCES); <tail>" */
+static void say_cannot(const char *tail)
+{
+    char pid[24], en[16], head[160];
+    int err = errno;
+    pid[rsw_fmt_u64(pid, (unsigned)rsw_self.pid)] = 0;
+    snprintf(head, sizeof head, "rstwatch: pid %s (%s): cannot open the log ", pid, rsw_self.name);
+    char tailbuf[256];
+    snprintf(tailbuf, sizeof tailbuf, " (%s); %s", rsw_errno_name(err, en), tail);
+    rsw_say(head, lw.path[0] ? lw.path : lw.tmpl, tailbuf);
+}
+
+/* Makes p absolute against the current directory (once, at start: a daemon's chdir later
+ * must not move its children's logs). */
+static int absolute(const char *p, char *out, size_t cap)
+{
+    char cwd[PATH_MAX];
+    if (p[0] == '/')
+        return snprintf(out, cap, "%s", p) < (int)cap ? 0 : -1;
+    if (!getcwd(cwd, sizeof cwd))
+        return -1;
+    return snprintf(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", p) < (int)cap ? 0 : -1;
+}
+
+static int set_template(const char *v)
+{
+    struct stat st;
+    char abs[PATH_MAX];
+    if (absolute(v ? v : ".", abs, sizeof abs) != 0)
+        return -1;
+    if (!v || (stat(abs, &st) == 0 && S_ISDIR(st.st_mode))) {
+        lw.per_process = 1;
+        return snprintf(lw.tmpl, sizeof lw.tmpl, v ? "%s/%%n.%%p.jsonl" : "%s/rstwatch.%%n.%%p.jsonl",
+                        abs) < (int)sizeof lw.tmpl ? 0 : -1;
+    }
+    lw.per_process = strstr(v, "%p") != NULL;
+    return snprintf(lw.tmpl, sizeof lw.tmpl, "%s", abs) < (int)sizeof lw.tmpl ? 0 : -1;
+}
+
+void rsw_log_open(void)
 {
     const char *v = rsw_cfg.log;
-    struct stat st;
     lw.fd = -1;
+    lw.path[0] = 0;
     if (rsw_cfg.secure)
         return;
     if (v && !strcmp(v, "stderr")) {
@@ -59,36 +102,45 @@ void rsw_log_open(int pid, const char *name)
         remember_identity();
         return;
     }
-    if (v && stat(v, &st) == 0 && S_ISDIR(st.st_mode)) {
-        snprintf(lw.tmpl, sizeof lw.tmpl, "%s/%%n.%%p.jsonl", v);
-        lw.per_process = 1;
-    } else if (v) {
-        snprintf(lw.tmpl, sizeof lw.tmpl, "%s", v);
-        lw.per_process = strstr(v, "%p") != NULL;
-    } else {
-        snprintf(lw.tmpl, sizeof lw.tmpl, "rstwatch.%%n.%%p.jsonl");
-        lw.per_process = 1;
-    }
-    lw.fd = open_expanded(pid, name);
+    if (set_template(v) == 0)
+        lw.fd = open_expanded();
+    else
+        errno = ENAMETOOLONG;
     if (lw.fd < 0 && !v && (errno == EACCES || errno == EROFS || errno == EPERM)) {
         const char *tmp = getenv("TMPDIR");
-        snprintf(lw.tmpl, sizeof lw.tmpl, "%s/rstwatch.%%n.%%p.jsonl", tmp && *tmp ? tmp : "/tmp");
-        lw.fd = open_expanded(pid, name);
+        lw.path[0] = 0;
+        if (snprintf(lw.tmpl, sizeof lw.tmpl, "%s/rstwatch.%%n.%%p.jsonl",
+                     tmp && tmp[0] == '/' ? tmp : "/tmp") < (int)sizeof lw.tmpl)
+            lw.fd = open_expanded();
     }
     if (lw.fd < 0)
-        rsw_say("rstwatch: cannot open the log ", lw.path, "; logging disabled");
+        say_cannot("this process is not recorded");
     remember_identity();
 }
 
-void rsw_log_after_fork(int pid, const char *name)
+void rsw_log_after_fork(void)
 {
     lw.seq = 0;
-    if (lw.fd >= 0 && lw.per_process) {
-        rsw_own_drop(lw.fd);
-        rsw_sys_close(lw.fd);
-        lw.fd = open_expanded(pid, name);
-        remember_identity();
+    if (lw.fd < 0 || !lw.per_process)
+        return;
+    char parent[PATH_MAX];
+    memcpy(parent, lw.path, sizeof parent);
+    int fd = open_expanded();
+    if (fd < 0) {
+        /* the parent's log stays open in the child: write there (lines carry the pid) */
+        struct stat st;
+        if (fstat(lw.fd, &st) == 0 && st.st_dev == lw.dev && st.st_ino == lw.ino) {
+            memcpy(lw.path, parent, sizeof parent);
+            return;
+        }
+        say_cannot("this process is not recorded");
+        lw.fd = -1;
+        return;
     }
+    rsw_own_drop(lw.fd);
+    rsw_sys_close(lw.fd);
+    lw.fd = fd;
+    remember_identity();
 }
 
 uint64_t rsw_log_next_seq(void)
@@ -104,6 +156,11 @@ int rsw_log_fd(void)
 int rsw_log_enabled(void)
 {
     return lw.fd >= 0;
+}
+
+const char *rsw_log_path(void)
+{
+    return lw.is_stderr ? "" : lw.path;
 }
 
 void rsw_log_relocate(void)

@@ -1,13 +1,9 @@
-/* ownfd.c: the library's own fds, parked where the program never looks. */
+/* ownfd.c: the library's own fds (the log, injection helpers), parked where the program never
+ * looks. */
 #include "ownfd.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdint.h>
-#include <string.h>
-#include <sys/syscall.h>
-#include <sys/uio.h>
 #include <sys/resource.h>
 
 #define RSW_OWN_MAX 8
@@ -99,36 +95,4 @@ void rsw_own_drop(int fd)
         __atomic_compare_exchange_n(&own[i], &expected, -1, 0, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE);
     }
-}
-
-long rsw_fake_io(const char *call, int fd, ...)
-{
-    va_list ap;
-    va_start(ap, fd);
-    const void *addr = va_arg(ap, const void *);
-    size_t n = va_arg(ap, size_t);
-    va_end(ap);
-    if (fd == RSW_FAKE_PIPE_RD && !strcmp(call, "read")) {
-        errno = EAGAIN;
-        return -1;
-    }
-    if (fd != RSW_FAKE_PIPE_WR || strcmp(call, "write") != 0) {
-        errno = EBADF;
-        return -1;
-    }
-    char buf[64];
-    if (n > sizeof buf)
-        n = sizeof buf;
-    struct iovec local = {buf, n}, remote = {(void *)addr, n};
-    long r = rsw_syscall(SYS_process_vm_readv, getpid(), &local, 1, &remote, 1, 0);
-    if (r == (long)n)
-        return r;
-    if (r < 0 && (errno == ENOSYS || errno == EPERM)) { /* forbidden here: is it mapped? */
-        unsigned char vec;
-        uintptr_t page = (uintptr_t)addr & ~(uintptr_t)4095;
-        if (rsw_syscall(SYS_mincore, page, 4096, &vec) == 0)
-            return (long)n;
-    }
-    errno = EFAULT;
-    return -1;
 }

@@ -1,20 +1,8 @@
-/* ownfd.h: fds the library itself holds (the log, libunwind's memory-check pipe), kept out of
- * the program's way: moved above its soft RLIMIT_NOFILE and invisible to its close calls. */
+/* ownfd.h: fds the library itself holds (the log, injection helpers), kept out of the program's
+ * way: moved above its soft RLIMIT_NOFILE and invisible to its close calls. */
 #ifndef RSW_OWNFD_H
 #define RSW_OWNFD_H
 #include <limits.h>
-
-/* The "pipe" handed to libunwind: numbers above any possible fd (fs.nr_open tops out at
- * INT_MAX & -64), answered by rsw_fake_io, never by the kernel. */
-#define RSW_FAKE_PIPE_RD (INT_MAX - 1)
-#define RSW_FAKE_PIPE_WR INT_MAX
-static inline int rsw_is_fake_fd(int fd)
-{
-    return fd >= RSW_FAKE_PIPE_RD;
-}
-/* read()/write() on the fake pipe: reads find it empty (EAGAIN); a write of n bytes from addr
- * succeeds exactly when that memory is readable (else EFAULT), which is all libunwind asks. */
-long rsw_fake_io(const char *call, int fd, ...);
 
 /* Moves fd to a number the program cannot open or dup2 onto (above the soft fd limit when the
  * hard limit allows, else the highest free number below it), closes the old number, records

@@ -8,11 +8,12 @@
 #include "logwriter.h"
 #include "sys.h"
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
-#include <stdio.h>
-#include <ucontext.h>
+#include <link.h>
 #include <pthread.h>
 #include <string.h>
+#include <ucontext.h>
 
 /* The program's disposition, double-buffered so the handler never reads a half-written one. */
 static struct sigaction app_act[2];
@@ -20,6 +21,7 @@ static int app_idx;
 static int active; /* 0: the library does not interpose (secure mode, no log) */
 
 static void handler(int sig, siginfo_t *si, void *uc);
+static void find_write_ranges(void);
 
 static int install(const struct sigaction *app)
 {
@@ -54,6 +56,7 @@ void rsw_sigpipe_init(void)
     }
     set_app(&cur);
     install(&cur);
+    find_write_ranges();
 }
 
 static void die_of_sigpipe(void)
@@ -69,28 +72,55 @@ static void die_of_sigpipe(void)
     pthread_sigmask(SIG_UNBLOCK, &s, NULL); /* delivered here: the process ends */
 }
 
+/* The calls that raise SIGPIPE when they fail (hooks.def: every OUT row, and splice), as the
+ * address ranges of libc's functions, found once at start: the handler then names the call by
+ * comparing addresses only (no dladdr: it takes the loader's lock). */
+static const char *const write_names[] = {
+#define RSW_IO(R, name, P, A, fd, dir, flags, len) RSW_WRITE_NAME_##dir(name)
+#define RSW_WRITE_NAME_IN(name)
+#define RSW_WRITE_NAME_OUT(name) #name,
+#include "hooks.def"
+#undef RSW_WRITE_NAME_IN
+#undef RSW_WRITE_NAME_OUT
+    "splice",
+};
+#define NWRITES (sizeof write_names / sizeof write_names[0])
+static struct {
+    uintptr_t lo, hi;
+} write_ranges[NWRITES];
+
+static void find_write_ranges(void)
+{
+    for (size_t i = 0; i < NWRITES; i++) {
+        void *p = dlsym(RTLD_NEXT, write_names[i]);
+        Dl_info info;
+        const ElfW(Sym) *sym = NULL;
+        if (p && dladdr1(p, &info, (void **)&sym, RTLD_DL_SYMENT) && sym && sym->st_size) {
+            write_ranges[i].lo = (uintptr_t)p;
+            write_ranges[i].hi = (uintptr_t)p + sym->st_size;
+        }
+    }
+}
+
+/* The hooked write call whose code holds ip, or NULL. Async-signal-safe. */
+static const char *write_call_at(uintptr_t ip)
+{
+    for (size_t i = 0; i < NWRITES; i++)
+        if (ip > write_ranges[i].lo && ip <= write_ranges[i].hi) /* ip: after the syscall */
+            return write_names[i];
+    return NULL;
+}
+
 /* Which write raised it? The kernel sends SIGPIPE for a failed write to the writer itself
  * (si_code SI_USER, si_pid our own pid) while the system call returns, so the interrupted
  * context sits just after a syscall instruction, with RAX the result (-EPIPE, or a short count
  * when a blocked write was cut off) and RDI still the first argument, the fd (the kernel keeps
- * it). This also names writes libc makes itself (stdio's fflush), which no hook sees. The
- * function executing is named from the dynamic symbol table ("__send" -> "send").
- * Returns the fd, or -1 if the signal did not come from a write (e.g. kill -PIPE). */
-/* A short count raises SIGPIPE only from calls that write to a pipe or socket. */
-static int is_write_call(const char *n)
+ * it). This also names writes libc makes itself (stdio's fflush goes through write), which no
+ * hook sees. Returns the fd, or -1 if the signal did not come from a write (e.g. kill -PIPE);
+ * *call: the call, or NULL when the code is not one of libc's write functions. */
+static int interrupted_write(const siginfo_t *si, void *ucv, const char **call)
 {
-    static const char *const names[] = {"write",  "writev",     "send",   "sendto",
-                                        "sendmsg", "sendmmsg",  "sendfile", "sendfile64",
-                                        "splice", "vmsplice", "write_nocancel"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (!strcmp(n, names[i]))
-            return 1;
-    return 0;
-}
-
-static int interrupted_write(const siginfo_t *si, void *ucv, char *call, size_t cap)
-{
-    call[0] = 0;
+    *call = NULL;
 #if defined(__x86_64__)
     ucontext_t *uc = ucv;
     if (!uc || !si || si->si_code != SI_USER || si->si_pid != getpid())
@@ -99,20 +129,12 @@ static int interrupted_write(const siginfo_t *si, void *ucv, char *call, size_t 
     const unsigned char *ip = (const unsigned char *)uc->uc_mcontext.gregs[REG_RIP];
     if ((rax != -EPIPE && rax < 0) || !ip || ip[-2] != 0x0f || ip[-1] != 0x05) /* syscall */
         return -1;
-    Dl_info info;
-    if (dladdr((void *)ip, &info) && info.dli_sname) {
-        const char *n = info.dli_sname;
-        while (*n == '_')
-            n++;
-        if (!strncmp(n, "libc_", 5))
-            n += 5;
-        snprintf(call, cap, "%s", n);
-    }
-    if (rax != -EPIPE && !is_write_call(call)) /* e.g. kill(getpid(), SIGPIPE) returning 0 */
+    *call = write_call_at((uintptr_t)ip);
+    if (rax != -EPIPE && !*call) /* e.g. kill(getpid(), SIGPIPE) returning 0 */
         return -1;
     return (int)uc->uc_mcontext.gregs[REG_RDI];
 #else
-    (void)si, (void)ucv, (void)cap;
+    (void)si, (void)ucv;
     return -1;
 #endif
 }
@@ -122,23 +144,24 @@ static void handler(int sig, siginfo_t *si, void *uc)
     int saved = errno;
     struct sigaction a = app_act[__atomic_load_n(&app_idx, __ATOMIC_ACQUIRE)];
     int dfl = a.sa_handler == SIG_DFL, ign = a.sa_handler == SIG_IGN;
-    struct rsw_evinfo in = RSW_EVINFO_INIT;
-    in.ev = RSW_EV_SIGNAL;
-    in.disposition = dfl ? "default" : ign ? "ignore" : "handler";
-    in.action = dfl ? (rsw_cfg.sigpipe_survive ? "survive" : "kill") : ign ? "ignore" : "handler";
-    char call[64];
-    int fd = interrupted_write(si, uc, call, sizeof call);
-    if (fd >= 0) {
-        in.fd = fd;
-        in.call = call[0] ? call : NULL;
-        in.e = rsw_fdt_watched(fd);
-        if (!in.e) /* written only by libc itself so far (stdio): classify it now */
-            in.e = rsw_fd_adopt(fd, in.call);
+    if (!(RSW_UNLIKELY(rsw_tls.vfork_of) && rsw_vfork_child())) { /* a vfork child: no log */
+        struct rsw_evinfo in = RSW_EVINFO_INIT;
+        in.ev = RSW_EV_SIGNAL, in.in_signal = 1;
+        in.disposition = dfl ? "default" : ign ? "ignore" : "handler";
+        in.action = dfl ? (rsw_cfg.sigpipe_survive ? "survive" : "kill") : ign ? "ignore" : "handler";
+        rsw_busy();
+        int fd = interrupted_write(si, uc, &in.call);
+        if (fd >= 0) {
+            in.fd = fd;
+            in.e = rsw_fdt_watched(fd);
+            if (!in.e) /* written only by libc itself so far (stdio): classify it now */
+                in.e = rsw_fd_adopt(fd, in.call);
+        }
+        /* inside dlopen the loader's lock may be held: libunwind would need it */
+        in.backtrace = rsw_cfg.backtrace > 0 && !rsw_tls.in_loader;
+        rsw_ev_emit(&in);
+        rsw_idle();
     }
-    in.backtrace = rsw_cfg.backtrace > 0;
-    rsw_tls.depth++;
-    rsw_ev_emit(&in);
-    rsw_tls.depth--;
     if (dfl) {
         if (!rsw_cfg.sigpipe_survive) {
             die_of_sigpipe();
@@ -178,22 +201,41 @@ static int app_sigaction(const struct sigaction *act, struct sigaction *old)
     return 0;
 }
 
+/* Does this call concern SIGPIPE while the library interposes it? Enters the library (guard.h)
+ * when it does; otherwise the caller passes the call straight through. */
+static int pipe_call(int sig, struct rsw_guard *g)
+{
+    if (sig != SIGPIPE || !rsw_enter(g))
+        return 0;
+    if (active)
+        return 1;
+    rsw_leave(g);
+    return 0;
+}
+
+/* Leaves with errno set to err when the call failed. */
+static void leave_failed(struct rsw_guard *g, int failed)
+{
+    if (failed)
+        g->err = errno;
+    rsw_leave(g);
+}
+
 RSW_EXPORT int sigaction(int sig, const struct sigaction *restrict act,
                          struct sigaction *restrict old)
 {
-    rsw_init();
-    if (sig != SIGPIPE || !active || rsw_tls.depth)
+    struct rsw_guard g;
+    if (!pipe_call(sig, &g))
         return rsw_real.sigaction(sig, act, old);
-    return app_sigaction(act, old);
+    int r = app_sigaction(act, old);
+    leave_failed(&g, r != 0);
+    return r;
 }
 
-static sighandler_t set_handler(int sig, sighandler_t h, int flags, int mask_self,
-                                sighandler_t (*real)(int, sighandler_t))
+/* The program's signal()-style call, entered. */
+static sighandler_t set_handler(int sig, sighandler_t h, int flags, int mask_self)
 {
     struct sigaction a, old;
-    rsw_init();
-    if (sig != SIGPIPE || !active || rsw_tls.depth)
-        return real ? real(sig, h) : SIG_ERR;
     if (h == SIG_ERR) {
         errno = EINVAL;
         return SIG_ERR;
@@ -209,29 +251,26 @@ static sighandler_t set_handler(int sig, sighandler_t h, int flags, int mask_sel
     return old.sa_handler;
 }
 
+#define SIGNAL_SHIM(name, flags, mask_self)                                                       \
+    RSW_EXPORT sighandler_t name(int sig, sighandler_t h)                                         \
+    {                                                                                             \
+        struct rsw_guard g;                                                                       \
+        if (!pipe_call(sig, &g))                                                                       \
+            return rsw_real.name(sig, h);                                                         \
+        sighandler_t r = set_handler(sig, h, flags, mask_self);                                   \
+        leave_failed(&g, r == SIG_ERR);                                                           \
+        return r;                                                                                 \
+    }
 /* glibc's signal() and bsd_signal(): BSD semantics (restart, handler blocks its signal). */
-RSW_EXPORT sighandler_t signal(int sig, sighandler_t h)
-{
-    return set_handler(sig, h, SA_RESTART, 1, rsw_real.signal);
-}
-
-RSW_EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
-{
-    return set_handler(sig, h, SA_RESTART, 1, rsw_real.bsd_signal);
-}
-
+SIGNAL_SHIM(signal, SA_RESTART, 1)
+SIGNAL_SHIM(bsd_signal, SA_RESTART, 1)
 /* System V semantics: one-shot, the signal not blocked in its handler. */
-RSW_EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
-{
-    return set_handler(sig, h, SA_RESETHAND | SA_NODEFER, 0, rsw_real.sysv_signal);
-}
+SIGNAL_SHIM(sysv_signal, SA_RESETHAND | SA_NODEFER, 0)
 
-RSW_EXPORT sighandler_t sigset(int sig, sighandler_t h)
+/* sigset(): System V, with SIG_HOLD; entered. */
+static sighandler_t set_or_hold(int sig, sighandler_t h)
 {
     sigset_t s, olds;
-    rsw_init();
-    if (sig != SIGPIPE || !active || rsw_tls.depth)
-        return rsw_real.sigset(sig, h);
     sigemptyset(&s);
     sigaddset(&s, sig);
     if (sigprocmask(SIG_BLOCK, NULL, &olds) != 0)
@@ -245,9 +284,19 @@ RSW_EXPORT sighandler_t sigset(int sig, sighandler_t h)
         if (sigprocmask(SIG_BLOCK, &s, NULL) != 0)
             return SIG_ERR;
     } else {
-        prev = set_handler(sig, h, 0, 0, NULL);
+        prev = set_handler(sig, h, 0, 0);
         if (prev == SIG_ERR || sigprocmask(SIG_UNBLOCK, &s, NULL) != 0)
             return SIG_ERR;
     }
     return was_held ? SIG_HOLD : prev;
+}
+
+RSW_EXPORT sighandler_t sigset(int sig, sighandler_t h)
+{
+    struct rsw_guard g;
+    if (!pipe_call(sig, &g))
+        return rsw_real.sigset(sig, h);
+    sighandler_t r = set_or_hold(sig, h);
+    leave_failed(&g, r == SIG_ERR);
+    return r;
 }

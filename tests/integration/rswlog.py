@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import struct
 import subprocess
 import tempfile
 import time
@@ -13,7 +14,8 @@ import time
 WATCHED_ERRNOS = {"EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH",
                   "EHOSTDOWN", "ENETDOWN", "ECONNABORTED"}
 EVENT_KINDS = {"start", "connect", "connected", "accept", "adopt", "eof", "shutdown", "close", "error",
-               "signal", "inject", "io"}
+               "signal", "inject", "io", "module"}
+SCHEMA_VERSION = 2
 HEX = re.compile(r"^0x[0-9a-f]+$")
 ERRNO_NAME = re.compile(r"^E[A-Z0-9]+$")
 MISSING = "<absent>"
@@ -58,8 +60,68 @@ def only(lines, ev, what="", **match):
     return found[0]
 
 
+# pid -> {module id: path}, from the module lines of every log loaded so far
+MODULES = {}
+
+
+def elf_functions(path, _cache={}):
+    """The function symbols of an ELF file as sorted (start, end, name), with the load base of its
+    first PT_LOAD segment (what a frame's off is relative to)."""
+    if path in _cache:
+        return _cache[path]
+    funcs, first_load = [], None
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        _cache[path] = ([], 0)
+        return _cache[path]
+    if data[:4] != b"\x7fELF" or data[4] != 2:
+        _cache[path] = ([], 0)
+        return _cache[path]
+    phoff, shoff = struct.unpack_from("<QQ", data, 0x20)
+    phentsize, phnum, shentsize, shnum = struct.unpack_from("<HHHH", data, 0x36)
+    for i in range(phnum):
+        ptype, _, _, vaddr = struct.unpack_from("<IIQQ", data, phoff + i * phentsize)
+        if ptype == 1 and first_load is None:
+            first_load = vaddr & ~0xfff
+    sections = [struct.unpack_from("<IIQQQQIIQQ", data, shoff + i * shentsize) for i in range(shnum)]
+    for sh in sections:
+        if sh[1] not in (2, 11):  # SHT_SYMTAB, SHT_DYNSYM
+            continue
+        strtab = sections[sh[6]]
+        for off in range(sh[4], sh[4] + sh[5], 24):
+            name, info, _, _, value, size = struct.unpack_from("<IBBHQQ", data, off)
+            if info & 0xf == 2 and value:  # STT_FUNC
+                end = data.index(b"\0", strtab[4] + name)
+                funcs.append((value, value + max(size, 1), data[strtab[4] + name:end].decode()))
+    funcs.sort()
+    _cache[path] = (funcs, first_load or 0)
+    return _cache[path]
+
+
+def frame_function(pid, frame):
+    """The function a frame is in, symbolized offline from its module's ELF symbols (None if
+    unknown); a return address is looked up 1 byte back, inside the call."""
+    path = MODULES.get(pid, {}).get(frame.get("m"))
+    if not path or "off" not in frame:
+        return None
+    funcs, base = elf_functions(path)
+    addr = int(frame["off"], 16) + base - 1
+    for start, end, name in funcs:
+        if start <= addr < end:
+            return name
+    return None
+
+
+def frame_objects(ev):
+    """The module path of each frame (None where unknown)."""
+    mods = MODULES.get(ev.get("pid"), {})
+    return [mods.get(f.get("m")) for f in ev.get("bt", []) if isinstance(f, dict)]
+
+
 def syms(ev):
-    return [f.get("sym") for f in ev.get("bt", []) if isinstance(f, dict)]
+    return [frame_function(ev.get("pid"), f) for f in ev.get("bt", []) if isinstance(f, dict)]
 
 
 def has_sym(ev, name):
@@ -79,19 +141,27 @@ def tcp_fields(ev):
 
 def validate_frame(ev, frame, where):
     check(isinstance(frame, dict), f"{where}: bt frame is not an object: {show(ev)}")
-    for k in ("ip", "off"):
-        check(isinstance(frame.get(k), str) and HEX.match(frame[k]), f"{where}: bt frame {k} not 0x-hex: {frame}")
-    check(isinstance(frame.get("obj"), str) and frame["obj"] != "", f"{where}: bt frame obj missing: {frame}")
-    check("sym" not in frame or (isinstance(frame["sym"], str) and frame["sym"]), f"{where}: bad sym: {frame}")
-    check(not frame["obj"].endswith("librstwatch.so"), f"{where}: the library's own frame left in bt: {frame}")
-    check(int(frame["off"], 16) <= int(frame["ip"], 16), f"{where}: off > ip: {frame}")
-    check(set(frame) <= {"ip", "obj", "off", "sym"}, f"{where}: unknown frame keys: {frame}")
+    check(isinstance(frame.get("ip"), str) and HEX.match(frame["ip"]), f"{where}: bt frame ip not 0x-hex: {frame}")
+    check(set(frame) <= {"ip", "m", "off"}, f"{where}: unknown frame keys (v2: ip, m, off): {frame}")
+    if "m" in frame:
+        check(isinstance(frame.get("off"), str) and HEX.match(frame["off"]), f"{where}: bt frame off not 0x-hex: {frame}")
+        path = MODULES.get(ev["pid"], {}).get(frame["m"])
+        check(path is not None, f"{where}: bt frame names module {frame['m']} before any module line gave it: {frame}")
+        check(not path.endswith("librstwatch.so"), f"{where}: the library's own frame left in bt: {frame}")
+        check(int(frame["off"], 16) <= int(frame["ip"], 16), f"{where}: off > ip: {frame}")
+
+
+def validate_module(ev, where):
+    check(isinstance(ev.get("id"), int) and ev["id"] >= 1, f"{where}: module id: {show(ev)}")
+    check(isinstance(ev.get("path"), str) and ev["path"], f"{where}: module path: {show(ev)}")
+    check(isinstance(ev.get("base"), str) and HEX.match(ev["base"]), f"{where}: module base: {show(ev)}")
+    MODULES.setdefault(ev["pid"], {})[ev["id"]] = ev["path"]
 
 
 def validate_line(ev, where, t0, t1):
     """The fields every line has, and the types of those that recur."""
     check(isinstance(ev, dict), f"{where}: not a JSON object")
-    fields(ev, v=1)
+    fields(ev, v=SCHEMA_VERSION)
     for k in ("ts", "seq", "pid", "tid"):
         check(isinstance(ev.get(k), int) and not isinstance(ev.get(k), bool), f"{where}: {k} not an integer: {show(ev)}")
     check(t0 - 2_000_000_000 <= ev["ts"] <= t1 + 2_000_000_000,
@@ -108,6 +178,8 @@ def validate_line(ev, where, t0, t1):
         check(ev["family"] in ("inet", "inet6", "unix", "pipe"), f"{where}: bad family: {show(ev)}")
     if ev["ev"] == "error":
         check(ev.get("errno") in WATCHED_ERRNOS, f"{where}: error event with errno outside the watched set: {show(ev)}")
+    if ev["ev"] == "module":
+        validate_module(ev, where)
     if "bt" in ev:
         check(isinstance(ev["bt"], list), f"{where}: bt not an array: {show(ev)}")
         for frame in ev["bt"]:
@@ -134,6 +206,7 @@ def parse_lines(text, name, t0, t1):
             check(ev["seq"] == 0, f"{where}: start line with seq {ev['seq']}, expected 0")
             check(ev.get("origin") in ("exec", "fork"), f"{where}: start origin {ev.get('origin')!r}")
             check(tid == pid, f"{where}: start line from tid {tid} of pid {pid}")
+            MODULES.pop(pid, None)  # a new image: its modules follow
             check_image(images.get(pid), name, pid)
             images[pid] = []
             last_of_tid = {k: v for k, v in last_of_tid.items() if k[0] != pid}

@@ -15,7 +15,7 @@ import tempfile
 import time
 
 KINDS = {"start", "connect", "connected", "accept", "adopt", "eof", "shutdown", "close", "error",
-         "signal", "inject", "io"}
+         "signal", "inject", "io", "module"}
 # The faults the threads of threads_inject meet at random (seeded), one run each.
 INJECT_SPECS = ["reset,on=read,prob=0.1,seed=7",
                 "reset,on=write,prob=0.05,seed=9;reset,on=read,prob=0.05,seed=3"]
@@ -86,7 +86,7 @@ def parse_log(path, allow_cut_last=False):
         check(isinstance(ev, dict), f"{path}:{n}: not an object")
         for k in ("v", "ts", "seq", "pid", "tid"):
             check(type(ev.get(k)) is int, f"{path}:{n}: field {k} missing or not an integer: {raw[:300]!r}")
-        check(ev["v"] == 1, f"{path}:{n}: v={ev['v']}")
+        check(ev["v"] == 2, f"{path}:{n}: v={ev['v']}")
         check(ev.get("ev") in KINDS, f"{path}:{n}: unknown ev {ev.get('ev')!r}")
         events.append(ev)
     return events, tail

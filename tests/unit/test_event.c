@@ -4,6 +4,8 @@
 #include "event.h"
 #include "fdtable.h"
 #include "logwriter.h"
+#include "modmap.h"
+#include "proc.h"
 #include "rsw_schema.h"
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -26,10 +28,11 @@ static void setup(void)
     rsw_cfg.log = path;
     rsw_cfg.events = RSW_EVENTS_CONN;
     rsw_cfg.backtrace = 32;
-    rsw_pid = getpid();
+    rsw_proc_init("/some/dir/unit");
     rsw_fdt_init(1 << 16);
+    rsw_mod_scan(rsw_self.exe);
     rsw_bt_init(0);
-    rsw_log_open(rsw_pid, "unit");
+    rsw_log_open();
     cr_assert(rsw_log_enabled());
 }
 
@@ -79,14 +82,17 @@ Test(event, start_and_error_lines)
     rsw_ev_start("exec");
     report_from_a_named_function(&e);
     json_t *all = lines();
-    cr_assert_eq(json_array_size(all), 2);
-    json_t *st = json_array_get(all, 0), *er = json_array_get(all, 1);
+    size_t nl = json_array_size(all);
+    cr_assert_eq(nl, 2 + rsw_mod_count(), "start, the module lines the backtrace needs, error");
+    json_t *st = json_array_get(all, 0), *er = json_array_get(all, nl - 1);
+    for (size_t i = 1; i + 1 < nl; i++)
+        cr_assert_str_eq(s(json_array_get(all, i), "ev"), "module");
     cr_assert_eq(n(st, "v"), RSW_SCHEMA_VERSION);
     cr_assert_str_eq(s(st, "ev"), "start");
     cr_assert_str_eq(s(st, "origin"), "exec");
     cr_assert_eq(n(st, "pid"), getpid());
     cr_assert_eq(n(st, "seq"), 0);
-    cr_assert_eq(n(er, "seq"), 1);
+    cr_assert_eq(n(er, "seq"), (json_int_t)nl - 1, "after the module lines written for it");
     cr_assert(json_is_array(json_object_get(st, "argv")));
     cr_assert_str_eq(s(er, "ev"), "error");
     cr_assert_str_eq(s(er, "errno"), "ECONNRESET");
@@ -104,12 +110,50 @@ Test(event, start_and_error_lines)
     for (size_t i = 0; i < json_array_size(bt); i++) {
         json_t *f = json_array_get(bt, i);
         cr_assert(!strncmp(s(f, "ip"), "0x", 2));
-        cr_assert(!strncmp(s(f, "off"), "0x", 2));
-        cr_assert_not_null(s(f, "obj"));
-        if (s(f, "sym") && !strcmp(s(f, "sym"), "report_from_a_named_function"))
+        cr_assert_null(s(f, "obj"), "raw frames: no paths, no symbols");
+        cr_assert_null(s(f, "sym"));
+        uintptr_t ip = strtoull(s(f, "ip"), NULL, 16);
+        const struct rsw_module *m = rsw_mod_find(ip);
+        if (!m)
+            continue;
+        cr_assert_eq(n(f, "m"), m->id);
+        cr_assert_eq(strtoull(s(f, "off"), NULL, 16), ip - m->base);
+        if (ip > (uintptr_t)&report_from_a_named_function &&
+            ip < (uintptr_t)&report_from_a_named_function + 256) {
+            cr_assert_str_eq(m->path, rsw_self.exe, "the test program, by its real path");
             named = 1;
+        }
     }
-    cr_assert(named, "the caller's frame is named");
+    cr_assert(named, "the caller's frame is there, in the program's module");
+    json_decref(all);
+}
+
+Test(event, start_names_the_program_as_invoked)
+{
+    rsw_ev_start("exec");
+    json_t *all = lines();
+    json_t *st = json_array_get(all, 0);
+    cr_assert_str_eq(s(st, "name"), "unit");
+    char exe[4096];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    exe[l > 0 ? l : 0] = 0;
+    cr_assert_str_eq(s(st, "exe"), exe);
+    json_decref(all);
+}
+
+Test(event, module_lines_map_ids_to_paths)
+{
+    rsw_ev_modules(0);
+    json_t *all = lines();
+    cr_assert_eq(json_array_size(all), rsw_mod_count(), "one line a module");
+    for (size_t i = 0; i < json_array_size(all); i++) {
+        json_t *ml = json_array_get(all, i);
+        const struct rsw_module *m = rsw_mod_at(i);
+        cr_assert_str_eq(s(ml, "ev"), "module");
+        cr_assert_eq(n(ml, "id"), m->id);
+        cr_assert_str_eq(s(ml, "path"), m->path);
+        cr_assert_eq(strtoull(s(ml, "base"), NULL, 16), m->base);
+    }
     json_decref(all);
 }
 
