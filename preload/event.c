@@ -94,9 +94,11 @@ static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
     /* an injected reset disconnects the socket, which zeroes the kernel's counters */
     if (!(e->flags & RSW_F_INJ_DEAD) &&
         len >= offsetof(struct tcp_info, tcpi_bytes_received) + sizeof ti.tcpi_bytes_received) {
-        /* the kernel's bytes_acked counts our SYN as one byte */
+        /* the kernel's bytes_acked counts the connecting side's SYN as one byte (the
+         * accepting side's SYN-ACK is acknowledged without being counted) */
         uint64_t out = __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED);
-        uint64_t acked = ti.tcpi_bytes_acked ? ti.tcpi_bytes_acked - 1 : 0;
+        uint64_t syn = (e->flags & RSW_F_ACTIVE) ? 1 : 0;
+        uint64_t acked = ti.tcpi_bytes_acked > syn ? ti.tcpi_bytes_acked - syn : 0;
         rsw_json_u64(j, RSW_KEY(BYTES_ACKED), ti.tcpi_bytes_acked);
         rsw_json_u64(j, RSW_KEY(BYTES_RECEIVED), ti.tcpi_bytes_received);
         rsw_json_u64(j, RSW_KEY(UNACKED), out > acked ? out - acked : 0);
