@@ -273,3 +273,32 @@ def static_not_observed(ctx):
     check(any("not observed" in l for l in text.splitlines()),
           f"rstwatch run on a static program: no line says 'not observed'; it printed:\n{text}")
     ctx.note("rstwatch run said: " + " | ".join(text.splitlines()[:3]))
+
+
+# ---- the checker itself ---------------------------------------------------------------------------
+
+@case
+def helper_frame_objects(ctx):
+    """frame_objects() reads both backtrace formats: {"ip","obj","off","sym"} and {"ip","m","off"} with
+    "module" lines; and expect_error() rejects a frame object that is not a file."""
+    from progs import frame_objects, obj_is
+    old = {"v": 1, "ev": "error", "pid": 5, "ts": 10,
+           "bt": [{"ip": "0x10", "obj": "/lib/x86_64-linux-gnu/libc.so.6", "off": "0x1"}, {"ip": "0x20"}]}
+    check(frame_objects([old], old) == ["/lib/x86_64-linux-gnu/libc.so.6", None], "old format")
+    mods = [{"v": 1, "ev": "module", "pid": 5, "ts": 1, "id": 1, "path": "/usr/lib/x86_64-linux-gnu/libssl.so.3", "base": "0x0"},
+            {"v": 1, "ev": "module", "pid": 6, "ts": 1, "id": 2, "path": "/other/process", "base": "0x0"},
+            {"v": 1, "ev": "module", "pid": 5, "ts": 2, "id": 2, "path": "/lib/x86_64-linux-gnu/libc.so.6", "base": "0x0"}]
+    new = {"v": 1, "ev": "error", "pid": 5, "ts": 10, "bt": [{"ip": "0x1", "m": 2, "off": "0x1"},
+                                                             {"ip": "0x2", "m": 1, "off": "0x2"}, {"ip": "0x3"}]}
+    check(frame_objects(mods + [new], new) == ["/lib/x86_64-linux-gnu/libc.so.6", "/usr/lib/x86_64-linux-gnu/libssl.so.3",
+                                                None], f"new format: {frame_objects(mods + [new], new)}")
+    check(obj_is("/usr/lib/x86_64-linux-gnu/libpython3.11.so.1.0", "libpython3") and obj_is("/usr/bin/python3.11", "python3.11")
+          and not obj_is("/usr/bin/redis-server 127.0.0.1:6379", "redis-server") and obj_is("/x/libc.so.6", "libc.so.6")
+          and not obj_is("/x/libcurl.so.4", "libc.so.6"), "obj_is")
+    bad = dict(old, errno="ECONNRESET", op="read", peer="127.0.0.1:1",
+               bt=[{"ip": "0x1", "obj": "/usr/bin/redis-server 127.0.0.1:6379", "off": "0x1"}])
+    try:
+        expect_error([bad], "self-test", "ECONNRESET", "read", "127.0.0.1:1", objs=())
+    except Fail:
+        return
+    raise Fail("expect_error accepted a frame object that is no file")
