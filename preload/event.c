@@ -119,7 +119,7 @@ void rsw_ev_emit(const struct rsw_evinfo *in)
         /* a frame in an object loaded behind the hooks' back (libc's own dlopen of NSS
          * modules, dlmopen): scan, and write its module line before this line */
         if (!in->in_signal && !rsw_bt_all_known(ips, nips))
-            rsw_mod_scan(rsw_self.exe);
+            rsw_mod_scan(rsw_self.program);
         need_modules();
     }
     begin(&j, buf, sizeof buf, in->ev);

@@ -24,7 +24,7 @@ static void *loader_call(int open, const char *file, int mode, void *handle, int
         *rc = RSW_REAL(&g, dlclose(handle));
     rsw_tls.in_loader--;
     if (open ? h != NULL : *rc == 0)
-        rsw_mod_scan(rsw_self.exe); /* module lines follow when a backtrace needs them */
+        rsw_mod_scan(rsw_self.program); /* module lines follow when a backtrace needs them */
     rsw_leave(&g);
     return h;
 }

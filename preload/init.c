@@ -50,7 +50,7 @@ static void start(void)
     rsw_proc_init(program_invocation_name);
     rsw_config_load();
     rsw_fdt_init(max_fds());
-    rsw_mod_scan(rsw_self.exe);
+    rsw_mod_scan(rsw_self.program);
     rsw_bt_init(1);
     rsw_log_open();
     rsw_inject_load(rsw_cfg.inject);

@@ -361,7 +361,7 @@ class Logs:
                     ev = json.loads(raw)
                 except ValueError:
                     raise Fail(f"{path}:{no}: not JSON: {raw[:300]!r}")
-                check(isinstance(ev, dict) and ev.get("v") == 1 and "ev" in ev, f"{path}:{no}: bad line {raw[:300]!r}")
+                check(isinstance(ev, dict) and ev.get("v") in (1, 2) and "ev" in ev, f"{path}:{no}: bad line {raw[:300]!r}")
                 evs.append(ev)
             self.files[path] = evs
 
