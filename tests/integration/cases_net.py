@@ -210,7 +210,7 @@ def threads(ctx):
 
 OP_OF_CALL = {"connect": "connect", "getsockopt": "connect", "accept": "accept", "accept4": "accept"}
 OP_OF_CALL.update({c: "read" for c in ("read", "readv", "recv", "recvfrom", "recvmsg")})
-OP_OF_CALL.update({c: "write" for c in ("write", "writev", "send", "sendto", "sendmsg", "sendfile")})
+OP_OF_CALL.update({c: "write" for c in ("write", "writev", "send", "sendto", "sendmsg", "sendfile", "splice")})
 
 
 @case

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -149,6 +151,13 @@ static void tcp_after_reset(void)
 	CALL("after reset", "sendfile", sendfile(fd, src, NULL, 8));
 	tu_out("sigpipes=%d\n", (int)sigpipes);
 	close(src);
+	int pp[2];
+	if (pipe(pp) != 0 || write(pp[1], "splice!!", 8) != 8)
+		tu_die("pipe");
+	CALL("after reset, from a pipe", "splice", splice(pp[0], NULL, fd, NULL, 8, 0));
+	tu_out("sigpipes=%d\n", (int)sigpipes);
+	close(pp[0]);
+	close(pp[1]);
 	CALL("after reset", "shutdown", shutdown(fd, SHUT_RDWR));
 	so_error("after reset", fd);
 	CALL("after reset", "close", close(fd));
@@ -224,6 +233,22 @@ static void other_fds(void)
 	CALL("bad fd", "write", write(9999, buf, 1));
 	CALL("bad fd", "send", send(9999, buf, 1, 0));
 	CALL("bad fd", "connect", connect(9999, (struct sockaddr *)&(struct sockaddr_in){.sin_family = AF_INET}, sizeof(struct sockaddr_in)));
+	CALL("bad fd", "splice", splice(9999, NULL, 9998, NULL, 1, 0));
+	CALL("bad fd", "syscall", syscall(SYS_close, 9999));
+	CALL("bad fd", "dup2", dup2(9999, 20));
+	/* the highest fd numbers, which the library uses for libunwind's pipe only while it works */
+	for (int hi = INT_MAX - 1; hi > 0; hi = hi == INT_MAX - 1 ? INT_MAX : -1) {
+		tu_out("fd INT_MAX-%d:\n", INT_MAX - hi);
+		CALL("top fd", "write", write(hi, "hello", 5));
+		CALL("top fd", "read", read(hi, buf, sizeof(buf)));
+		CALL("top fd", "readv", readv(hi, &(struct iovec){buf, 1}, 1));
+		CALL("top fd", "send", send(hi, buf, 1, 0));
+		CALL("top fd", "syscall write", syscall(SYS_write, hi, "hello", 5));
+		CALL("top fd", "syscall read", syscall(SYS_read, hi, buf, 1));
+		CALL("top fd", "close", close(hi));
+		CALL("top fd", "syscall close", syscall(SYS_close, hi));
+		CALL("top fd", "dup2", dup2(hi, 21));
+	}
 	unlink("t_errno.data");
 }
 
