@@ -1,5 +1,6 @@
 /* config.c: parses the RSTWATCH_* environment variables; never aborts the host program. */
 #include "config.h"
+#include "say.h"
 #include "jsonw.h"
 #include "sys.h"
 #include <stdlib.h>
@@ -7,22 +8,6 @@
 #include <sys/auxv.h>
 
 struct rsw_config rsw_cfg = {RSW_BACKTRACE_DEFAULT, RSW_EVENTS_CONN, 0, 0, NULL, NULL};
-
-void rsw_say(const char *a, const char *b, const char *c)
-{
-    char line[1024];
-    const char *parts[] = {a, b, c};
-    size_t n = 0;
-    for (size_t i = 0; i < 3; i++) {
-        size_t l = parts[i] ? strlen(parts[i]) : 0;
-        if (l > sizeof line - 1 - n)
-            l = sizeof line - 1 - n;
-        memcpy(line + n, parts[i] ? parts[i] : "", l);
-        n += l;
-    }
-    line[n++] = '\n';
-    rsw_sys_write(2, line, n);
-}
 
 static void report(const char *msg)
 {

@@ -15,10 +15,6 @@ struct rsw_config {
 };
 extern struct rsw_config rsw_cfg;
 
-/* One line on stderr from up to three parts (NULL: none), with a single write(2) so it never
- * interleaves with the program's own output. Async-signal-safe; cut at 1 KiB. */
-void rsw_say(const char *a, const char *b, const char *c);
-
 /* Reads the environment into rsw_cfg; bad values are reported on stderr (fd 2). */
 void rsw_config_load(void);
 

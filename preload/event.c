@@ -6,6 +6,7 @@
 #include "logwriter.h"
 #include "modmap.h"
 #include "proc.h"
+#include "say.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -42,16 +43,6 @@ static void need_modules(void)
 int rsw_errno_interesting(int err)
 {
     return rsw_errclass_of(err) != RSW_EC_NONE;
-}
-
-const char *rsw_errno_name(int err, char *buf)
-{
-    const char *n = strerrorname_np(err);
-    if (n)
-        return n;
-    buf[0] = 'E';
-    buf[1 + rsw_fmt_u64(buf + 1, (unsigned)err)] = 0;
-    return buf;
 }
 
 int rsw_ev_wanted(enum rsw_ev ev)

@@ -45,8 +45,6 @@ void rsw_ev_modules(size_t from);
 
 /* Is err one of the connection-killing errnos the library reports (rsw_schema.def)? */
 int rsw_errno_interesting(int err);
-/* Symbolic name, e.g. "ECONNRESET"; "E<number>" when unknown (buffer of 16). */
-const char *rsw_errno_name(int err, char *buf);
 
 /* In a forked child: forgets the cached thread id; module lines are written again. */
 void rsw_ev_after_fork(void);

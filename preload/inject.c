@@ -4,10 +4,11 @@
  * emulated so that later calls on the connection stay consistent (README "Fault injection"). */
 #include "inject.h"
 #include "config.h"
+#include "say.h"
 #include "event.h"
 #include "inject_rules.h"
 #include "ownfd.h"
-#include "shim.h"
+#include "track.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>

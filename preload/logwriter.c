@@ -1,7 +1,7 @@
 /* logwriter.c: opens the per-process log and appends lines to it, one write(2) each. */
 #include "logwriter.h"
 #include "config.h"
-#include "event.h"
+#include "say.h"
 #include "jsonw.h"
 #include "ownfd.h"
 #include "proc.h"

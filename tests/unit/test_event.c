@@ -4,6 +4,7 @@
 #include "event.h"
 #include "fdtable.h"
 #include "logwriter.h"
+#include "say.h"
 #include "modmap.h"
 #include "proc.h"
 #include "rsw_schema.h"
