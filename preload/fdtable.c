@@ -1,6 +1,7 @@
 /* fdtable.c: the fd table: a static pointer array over fixed-size chunks, each chunk mapped
  * on first use; a second, never-written pointer array is the "slow mode" view. */
 #include "fdtable.h"
+#include "sys.h"
 #include <string.h>
 #include <sys/mman.h>
 
@@ -28,10 +29,12 @@ struct rsw_fd *rsw_fdt_slot(int fd)
         return NULL;
     struct rsw_fd *c = __atomic_load_n(&top_real[ci], __ATOMIC_ACQUIRE);
     if (!c) {
-        void *p = mmap(NULL, RSW_FD_CHUNK * sizeof(struct rsw_fd), PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-        if (p == MAP_FAILED)
+        /* a raw mmap: this may run in the SIGPIPE handler (an fd first seen there) */
+        long m = rsw_syscall(SYS_mmap, NULL, RSW_FD_CHUNK * sizeof(struct rsw_fd),
+                             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == -1)
             return NULL;
+        void *p = (void *)m;
         struct rsw_fd *expected = NULL;
         if (__atomic_compare_exchange_n(&top_real[ci], &expected, (struct rsw_fd *)p, 0,
                                         __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
@@ -42,7 +45,7 @@ struct rsw_fd *rsw_fdt_slot(int fd)
                                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED))
                 ;
         } else { /* another thread mapped it first */
-            munmap(p, RSW_FD_CHUNK * sizeof(struct rsw_fd));
+            rsw_syscall(SYS_munmap, p, RSW_FD_CHUNK * sizeof(struct rsw_fd));
             c = expected;
         }
     }
