@@ -201,7 +201,7 @@ void rsw_log_write(const char *line, size_t len)
     if (lw.fd < 0 || len == 0)
         return;
     int saved = errno;
-    if (check_identity() == 0)
-        (void)rsw_sys_write(lw.fd, line, len);
+    if (check_identity() == 0 && rsw_sys_write(lw.fd, line, len) < 0 && errno == EPIPE)
+        lw.fd = -1; /* a log on a pipe nobody reads any more (stderr mode): stop, silently */
     errno = saved;
 }

@@ -144,13 +144,20 @@ static void handler(int sig, siginfo_t *si, void *uc)
     int saved = errno;
     struct sigaction a = app_act[__atomic_load_n(&app_idx, __ATOMIC_ACQUIRE)];
     int dfl = a.sa_handler == SIG_DFL, ign = a.sa_handler == SIG_IGN;
+    const char *call;
+    int fd = interrupted_write(si, uc, &call);
+    if (fd >= 0 && !call && rsw_tls.depth) {
+        /* the library's own raw write (its log on a pipe whose reader left, RSTWATCH_LOG=stderr
+         * into a closed pipe): not the program's signal; the write returns EPIPE to the library */
+        errno = saved;
+        return;
+    }
     if (!(RSW_UNLIKELY(rsw_tls.vfork_of) && rsw_vfork_child())) { /* a vfork child: no log */
         struct rsw_evinfo in = RSW_EVINFO_INIT;
-        in.ev = RSW_EV_SIGNAL, in.in_signal = 1;
+        in.ev = RSW_EV_SIGNAL, in.in_signal = 1, in.call = call;
         in.disposition = dfl ? "default" : ign ? "ignore" : "handler";
         in.action = dfl ? (rsw_cfg.sigpipe_survive ? "survive" : "kill") : ign ? "ignore" : "handler";
         rsw_busy();
-        int fd = interrupted_write(si, uc, &in.call);
         if (fd >= 0) {
             in.fd = fd;
             in.e = rsw_fdt_watched(fd);
