@@ -5,7 +5,7 @@
 #include <string.h>
 
 /* Bump when a field changes meaning; readers skip lines with a newer "v". */
-#define RSW_SCHEMA_VERSION 1
+#define RSW_SCHEMA_VERSION 2
 #define RSW_VERSION_STRING "0.1.0"
 
 /* RSTWATCH_EVENTS levels: an event is written when the configured level is at least its own. */
