@@ -32,7 +32,7 @@ const char rsw_report_usage[] =
     "exit status: 0 ok, 1 the report could not be written, 2 usage error, missing or\n"
     "unreadable input, or bad input with --strict.\n";
 
-static const struct rsw_renderer *rsw_renderer_named(const char *name)
+static const struct rsw_renderer *renderer_named(const char *name)
 {
     const struct rsw_renderer *all[] = {&rsw_render_text, &rsw_render_json, &rsw_render_chrome,
                                         &rsw_render_html};
@@ -42,7 +42,7 @@ static const struct rsw_renderer *rsw_renderer_named(const char *name)
     return NULL;
 }
 
-static int rsw_bad(const char *msg, const char *arg)
+static int bad_usage(const char *msg, const char *arg)
 {
     fprintf(stderr, "rstwatch: report: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     return 2;
@@ -52,11 +52,16 @@ int rsw_cmd_report(int argc, char **argv)
 {
     enum { O_PID = 256, O_PEER, O_VERDICT, O_ERRORS, O_STRICT, O_COLOR };
     static const struct option opts[] = {
-        {"format", required_argument, 0, 'f'},   {"output", required_argument, 0, 'o'},
-        {"pid", required_argument, 0, O_PID},    {"peer", required_argument, 0, O_PEER},
-        {"verdict", required_argument, 0, O_VERDICT}, {"errors-only", no_argument, 0, O_ERRORS},
-        {"strict", no_argument, 0, O_STRICT},    {"color", required_argument, 0, O_COLOR},
-        {"help", no_argument, 0, 'h'},           {0, 0, 0, 0},
+        {"format", required_argument, 0, 'f'},
+        {"output", required_argument, 0, 'o'},
+        {"pid", required_argument, 0, O_PID},
+        {"peer", required_argument, 0, O_PEER},
+        {"verdict", required_argument, 0, O_VERDICT},
+        {"errors-only", no_argument, 0, O_ERRORS},
+        {"strict", no_argument, 0, O_STRICT},
+        {"color", required_argument, 0, O_COLOR},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     struct rsw_report_opts o = {.flt = {.verdict = -1}};
     const char *format = "text", *output = NULL, *color = "auto";
@@ -77,21 +82,21 @@ int rsw_cmd_report(int argc, char **argv)
             errno = 0;
             long long v = strtoll(optarg, &end, 10);
             if (errno || *end || v <= 0 || end == optarg)
-                return rsw_bad("--pid wants a process id", optarg);
+                return bad_usage("--pid wants a process id", optarg);
             if (npids == 64)
-                return rsw_bad("at most 64 --pid", NULL);
+                return bad_usage("at most 64 --pid", NULL);
             pids[npids++] = v;
             break;
         }
         case O_PEER:
             if (!rsw_peer_spec_ok(optarg))
-                return rsw_bad("--peer wants ADDR, ADDR:PORT or [V6]:PORT", optarg);
+                return bad_usage("--peer wants ADDR, ADDR:PORT or [V6]:PORT", optarg);
             o.flt.peer = optarg;
             break;
         case O_VERDICT:
             o.flt.verdict = rsw_verdict_parse(optarg);
             if (o.flt.verdict < 0)
-                return rsw_bad("unknown verdict (see rstwatch report --help)", optarg);
+                return bad_usage("unknown verdict (see rstwatch report --help)", optarg);
             break;
         case O_ERRORS:
             o.flt.errors_only = 1;
@@ -101,7 +106,7 @@ int rsw_cmd_report(int argc, char **argv)
             break;
         case O_COLOR:
             if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
-                return rsw_bad("--color wants auto, always or never", optarg);
+                return bad_usage("--color wants auto, always or never", optarg);
             color = optarg;
             break;
         case 'h':
@@ -109,17 +114,17 @@ int rsw_cmd_report(int argc, char **argv)
             return 0;
         default:
             if (optopt >= 256 || (optopt && strchr("fo", optopt)))
-                return rsw_bad("option needs a value", argv[optind - 1]);
-            return rsw_bad("unknown option (see rstwatch report --help)", argv[optind - 1]);
+                return bad_usage("option needs a value", argv[optind - 1]);
+            return bad_usage("unknown option (see rstwatch report --help)", argv[optind - 1]);
         }
     }
     o.flt.pids = pids;
     o.flt.npids = npids;
-    o.renderer = rsw_renderer_named(format);
+    o.renderer = renderer_named(format);
     if (!o.renderer)
-        return rsw_bad("unknown format (text, json, chrome, html)", format);
+        return bad_usage("unknown format (text, json, chrome, html)", format);
     if (optind >= argc)
-        return rsw_bad("no logs given (LOG, DIR, or - for stdin)", NULL);
+        return bad_usage("no logs given (LOG, DIR, or - for stdin)", NULL);
     FILE *out = stdout;
     if (output && strcmp(output, "-") != 0) {
         out = fopen(output, "w");

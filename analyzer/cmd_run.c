@@ -1,5 +1,8 @@
 /* cmd_run.c: `rstwatch run`: runs a program under the preload, then summarizes what it logged. */
 #include "cmd.h"
+#include "fmt.h"
+#include "inject_rules.h"
+#include "jsonutil.h"
 #include "report.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +15,10 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "inject_rules.h"
+
+/* The program ran, but no log came from it: rstwatch could not do its job (as env(1) and
+ * timeout(1) use 125 for their own failures). */
+#define RSW_EXIT_NOT_OBSERVED 125
 
 #ifndef RSW_INSTALL_LIBDIR
 #define RSW_INSTALL_LIBDIR "lib"
@@ -35,16 +41,18 @@ const char rsw_run_usage[] =
     "\n"
     "The preload is found next to rstwatch (../lib or ../" RSW_INSTALL_LIBDIR
     "); RSTWATCH_PRELOAD=PATH overrides.\n"
-    "exit status: PROG's; 2 for a usage error or a bad --inject; 127 if PROG cannot run.\n";
+    "exit status: PROG's; 2 for a usage error or a bad --inject; 127 if PROG cannot run;\n"
+    "125 if PROG ran but was not observed (no log from its pid: statically linked, or it\n"
+    "cleared LD_PRELOAD).\n";
 
-static int rsw_usage_error(const char *msg, const char *arg)
+static int usage_error(const char *msg, const char *arg)
 {
     fprintf(stderr, "rstwatch: run: %s%s%s\n", msg, arg ? ": " : "", arg ? arg : "");
     return 2;
 }
 
 /* Finds librstwatch.so: $RSTWATCH_PRELOAD, else next to this executable. */
-static int rsw_find_preload(char *out, size_t len)
+static int find_preload(char *out, size_t len)
 {
     const char *env = getenv("RSTWATCH_PRELOAD");
     if (env && *env) {
@@ -75,45 +83,33 @@ static int rsw_find_preload(char *out, size_t len)
             return 0;
         }
     }
-    fprintf(stderr, "rstwatch: cannot find librstwatch.so (looked in %s and %s); set "
-                    "RSTWATCH_PRELOAD\n", tried[0], tried[1]);
+    fprintf(stderr,
+            "rstwatch: cannot find librstwatch.so (looked in %s and %s); set "
+            "RSTWATCH_PRELOAD\n",
+            tried[0], tried[1]);
     return -1;
 }
 
-static pid_t rsw_child;
+static pid_t child_pid;
 
-static void rsw_forward(int sig)
+static void forward_signal(int sig)
 {
-    if (rsw_child > 0)
-        kill(rsw_child, sig);
+    if (child_pid > 0)
+        kill(child_pid, sig);
 }
 
 /* What went wrong in the child before exec, sent back through a close-on-exec pipe. */
-struct rsw_child_err {
+struct child_err {
     int stage; /* 1 mkdir, 2 exec */
     int err;
 };
 
-static void rsw_tally_line(char *buf, size_t len, json_t *obj)
-{
-    const char *k;
-    json_t *v;
-    size_t n = 0;
-    buf[0] = 0;
-    json_object_foreach(obj, k, v)
-    {
-        if (n < len)
-            n += snprintf(buf + n, len - n, "%s%s %lld", n ? ", " : "", k,
-                          (long long)json_integer_value(v));
-    }
-    if (!n)
-        snprintf(buf, len, "none");
-}
-
-static void rsw_summarize(const char *dir, const char *name, int status, int sig)
+/* Prints the summary line of the run (and, when no log came from pid, says so first).
+ * Returns 1 when the program was not observed. */
+static int summarize(const char *dir, const char *name, long long pid, int status, int sig)
 {
     char *args[] = {(char *)dir};
-    struct rsw_report_opts o = {.flt = {.verdict = -1}, .quiet = 1};
+    struct rsw_report_opts o = {.flt = {.verdict = -1}, .quiet = 1, .watch = {pid, name}};
     json_t *sum = NULL;
     char how[64];
     const char *abbr = sig ? sigabbrev_np(sig) : NULL;
@@ -122,33 +118,61 @@ static void rsw_summarize(const char *dir, const char *name, int status, int sig
     else
         snprintf(how, sizeof how, "exited with status %d", status);
     struct stat st;
-    if (stat(dir, &st) != 0 || rsw_report(args, 1, &o, &sum) != 0 || !sum) {
-        fprintf(stderr, "rstwatch: %s %s; no rstwatch log was written in %s (a statically "
-                        "linked program, or one that never ran?)\n", name, how, dir);
+    int logs = stat(dir, &st) == 0 && rsw_report(args, 1, &o, &sum) == 0 && sum;
+    int unobserved = !logs || json_array_size(json_object_get(sum, "not_observed")) > 0;
+    if (unobserved)
+        fprintf(stderr,
+                "rstwatch: %s (pid %lld) was not observed: no log from it (statically linked, or "
+                "it cleared LD_PRELOAD?)\n",
+                name, pid);
+    if (!logs) { /* nothing at all in dir: nothing more to say */
+        fprintf(stderr, "rstwatch: %s %s; no rstwatch log was written in %s\n", name, how, dir);
         json_decref(sum);
-        return;
+        return 1;
     }
-    long long nconn = json_integer_value(json_object_get(sum, "connections"));
-    char verdicts[512], errors[512];
-    rsw_tally_line(verdicts, sizeof verdicts, json_object_get(sum, "verdicts"));
-    rsw_tally_line(errors, sizeof errors, json_object_get(sum, "errors"));
-    long long sigs = json_integer_value(json_object_get(sum, "signals"));
+    long long nconn = rsw_jint(sum, "connections", 0);
+    char verdicts[512] = "", errors[512] = "";
+    rsw_fmt_tally(verdicts, sizeof verdicts, json_object_get(sum, "verdicts"));
+    rsw_fmt_tally(errors, sizeof errors, json_object_get(sum, "errors"));
+    long long sigs = rsw_jint(sum, "signals", 0);
     char conns[600];
     snprintf(conns, sizeof conns, "%lld connection%s%s%s%s", nconn, nconn == 1 ? "" : "s",
              nconn ? " (" : "", nconn ? verdicts : "", nconn ? ")" : "");
-    fprintf(stderr, "rstwatch: %s %s: %s; errors: %s; SIGPIPE: %s\n", name, how, conns, errors,
+    fprintf(stderr, "rstwatch: %s %s: %s%s; errors: %s; SIGPIPE: %s\n", name, how,
+            unobserved ? "its other processes logged " : "", conns, errors,
             sigs ? (sig == SIGPIPE ? "yes, it killed the process" : "yes") : "no");
     fprintf(stderr, "rstwatch: next: rstwatch report %s\n", dir);
     json_decref(sum);
+    return unobserved;
+}
+
+/* Leaves the note that tells a later `rstwatch report DIR` the program was not observed. */
+static void note_not_observed(const char *dir, const char *name, long long pid, int status)
+{
+    struct stat st;
+    char *path;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return;
+    if (asprintf(&path, "%s/%s", dir, RSW_NOT_OBSERVED_NOTE) < 0)
+        abort();
+    json_t *note =
+        json_pack("{s:I,s:s,s:i}", "pid", (json_int_t)pid, "name", name, "status", status);
+    if (!note || json_dump_file(note, path, JSON_COMPACT) != 0)
+        fprintf(stderr, "rstwatch: cannot write %s\n", path);
+    json_decref(note);
+    free(path);
 }
 
 int rsw_cmd_run(int argc, char **argv)
 {
     enum { O_INJECT = 256, O_BT, O_EVENTS, O_SIGPIPE };
     static const struct option opts[] = {
-        {"output", required_argument, 0, 'o'},     {"inject", required_argument, 0, O_INJECT},
-        {"backtrace", required_argument, 0, O_BT}, {"events", required_argument, 0, O_EVENTS},
-        {"sigpipe", required_argument, 0, O_SIGPIPE}, {"help", no_argument, 0, 'h'},
+        {"output", required_argument, 0, 'o'},
+        {"inject", required_argument, 0, O_INJECT},
+        {"backtrace", required_argument, 0, O_BT},
+        {"events", required_argument, 0, O_EVENTS},
+        {"sigpipe", required_argument, 0, O_SIGPIPE},
+        {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
     const char *dir = NULL, *inject = NULL, *bt = NULL, *events = NULL, *sigpipe = NULL;
@@ -167,18 +191,18 @@ int rsw_cmd_run(int argc, char **argv)
             char *end;
             long v = strtol(optarg, &end, 10);
             if (!*optarg || *end || v < 0 || v > 256)
-                return rsw_usage_error("--backtrace wants 0-256", optarg);
+                return usage_error("--backtrace wants 0-256", optarg);
             bt = optarg;
             break;
         }
         case O_EVENTS:
             if (strcmp(optarg, "errors") && strcmp(optarg, "conn") && strcmp(optarg, "all"))
-                return rsw_usage_error("--events wants errors, conn or all", optarg);
+                return usage_error("--events wants errors, conn or all", optarg);
             events = optarg;
             break;
         case O_SIGPIPE:
             if (strcmp(optarg, "default") && strcmp(optarg, "survive"))
-                return rsw_usage_error("--sigpipe wants default or survive", optarg);
+                return usage_error("--sigpipe wants default or survive", optarg);
             sigpipe = optarg;
             break;
         case 'h':
@@ -186,12 +210,12 @@ int rsw_cmd_run(int argc, char **argv)
             return 0;
         default:
             if (optopt >= 256 || optopt == 'o')
-                return rsw_usage_error("option needs a value", argv[optind - 1]);
-            return rsw_usage_error("unknown option (see rstwatch run --help)", argv[optind - 1]);
+                return usage_error("option needs a value", argv[optind - 1]);
+            return usage_error("unknown option (see rstwatch run --help)", argv[optind - 1]);
         }
     }
     if (optind >= argc)
-        return rsw_usage_error("no program given (rstwatch run [OPTIONS] -- PROG [ARGS...])", NULL);
+        return usage_error("no program given (rstwatch run [OPTIONS] -- PROG [ARGS...])", NULL);
     char **prog = argv + optind;
     if (inject) {
         char err[512];
@@ -201,7 +225,7 @@ int rsw_cmd_run(int argc, char **argv)
         }
     }
     char preload[PATH_MAX];
-    if (rsw_find_preload(preload, sizeof preload) != 0)
+    if (find_preload(preload, sizeof preload) != 0)
         return 2;
     const char *name = strrchr(prog[0], '/') ? strrchr(prog[0], '/') + 1 : prog[0];
     char absdir[PATH_MAX], shown[PATH_MAX + 64];
@@ -234,15 +258,16 @@ int rsw_cmd_run(int argc, char **argv)
         return 2;
     }
     if (pid == 0) {
-        struct rsw_child_err ce = {0, 0};
+        struct child_err ce = {0, 0};
         close(pfd[0]);
         if (!dir) {
-            int n = snprintf(absdir, sizeof absdir, "%s/rstwatch-%.200s-%d", cwd, name,
-                             (int)getpid());
+            int n =
+                snprintf(absdir, sizeof absdir, "%s/rstwatch-%.200s-%d", cwd, name, (int)getpid());
             if (n < 0 || (size_t)n >= sizeof absdir)
                 errno = ENAMETOOLONG;
-            if (n < 0 || (size_t)n >= sizeof absdir || (mkdir(absdir, 0755) != 0 && errno != EEXIST)) {
-                ce = (struct rsw_child_err){1, errno};
+            if (n < 0 || (size_t)n >= sizeof absdir ||
+                (mkdir(absdir, 0755) != 0 && errno != EEXIST)) {
+                ce = (struct child_err){1, errno};
                 if (write(pfd[1], &ce, sizeof ce) < 0)
                     _exit(2);
                 _exit(2);
@@ -263,19 +288,19 @@ int rsw_cmd_run(int argc, char **argv)
         if (sigpipe)
             setenv("RSTWATCH_SIGPIPE", sigpipe, 1);
         execvp(prog[0], prog);
-        ce = (struct rsw_child_err){2, errno};
+        ce = (struct child_err){2, errno};
         if (write(pfd[1], &ce, sizeof ce) < 0)
             _exit(127);
         _exit(127);
     }
-    rsw_child = pid;
+    child_pid = pid;
     close(pfd[1]);
-    struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = rsw_forward};
+    struct sigaction ign = {.sa_handler = SIG_IGN}, fwd = {.sa_handler = forward_signal};
     sigaction(SIGINT, &ign, NULL);
     sigaction(SIGQUIT, &ign, NULL);
     sigaction(SIGTERM, &fwd, NULL);
     sigaction(SIGHUP, &fwd, NULL);
-    struct rsw_child_err ce = {0, 0};
+    struct child_err ce = {0, 0};
     ssize_t got;
     do
         got = read(pfd[0], &ce, sizeof ce);
@@ -300,6 +325,8 @@ int rsw_cmd_run(int argc, char **argv)
         return 127;
     }
     int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    rsw_summarize(shown, name, status, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
-    return status;
+    if (!summarize(shown, name, pid, status, WIFSIGNALED(ws) ? WTERMSIG(ws) : 0))
+        return status;
+    note_not_observed(dir ? absdir : shown, name, pid, status);
+    return RSW_EXIT_NOT_OBSERVED;
 }

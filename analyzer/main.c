@@ -4,20 +4,20 @@
 #include <stdio.h>
 #include <string.h>
 
-struct rsw_cmd {
+struct cmd {
     const char *name;
     int (*fn)(int argc, char **argv);
     const char *usage;
     const char *what;
 };
 
-static const struct rsw_cmd rsw_cmds[] = {
+static const struct cmd cmds[] = {
     {"run", rsw_cmd_run, rsw_run_usage, "run a program with the preload and record its logs"},
     {"report", rsw_cmd_report, rsw_report_usage, "explain logs: per-connection timelines"},
 };
-#define RSW_NCMDS (sizeof(rsw_cmds) / sizeof(rsw_cmds[0]))
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
-static void rsw_usage(FILE *out)
+static void usage(FILE *out)
 {
     fprintf(out, "usage: rstwatch COMMAND [OPTIONS] ...\n"
                  "\n"
@@ -25,8 +25,8 @@ static void rsw_usage(FILE *out)
                  "with the connection and the backtrace, and explain it afterwards.\n"
                  "\n"
                  "commands:\n");
-    for (size_t i = 0; i < RSW_NCMDS; i++)
-        fprintf(out, "  %-8s %s\n", rsw_cmds[i].name, rsw_cmds[i].what);
+    for (size_t i = 0; i < NCMDS; i++)
+        fprintf(out, "  %-8s %s\n", cmds[i].name, cmds[i].what);
     fprintf(out, "\n"
                  "  rstwatch COMMAND --help   options of one command\n"
                  "  rstwatch --version        version and log schema\n"
@@ -38,18 +38,18 @@ static void rsw_usage(FILE *out)
                  "See rstwatch(1).\n");
 }
 
-static const struct rsw_cmd *rsw_find(const char *name)
+static const struct cmd *find_cmd(const char *name)
 {
-    for (size_t i = 0; i < RSW_NCMDS; i++)
-        if (strcmp(rsw_cmds[i].name, name) == 0)
-            return &rsw_cmds[i];
+    for (size_t i = 0; i < NCMDS; i++)
+        if (strcmp(cmds[i].name, name) == 0)
+            return &cmds[i];
     return NULL;
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        rsw_usage(stderr);
+        usage(stderr);
         return 2;
     }
     const char *a = argv[1];
@@ -59,11 +59,11 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-        rsw_usage(stdout);
+        usage(stdout);
         return 0;
     }
     if (strcmp(a, "help") == 0) {
-        const struct rsw_cmd *c = argc > 2 ? rsw_find(argv[2]) : NULL;
+        const struct cmd *c = argc > 2 ? find_cmd(argv[2]) : NULL;
         if (argc > 2 && !c) {
             fprintf(stderr, "rstwatch: no command '%s' (try rstwatch --help)\n", argv[2]);
             return 2;
@@ -71,10 +71,10 @@ int main(int argc, char **argv)
         if (c)
             fputs(c->usage, stdout);
         else
-            rsw_usage(stdout);
+            usage(stdout);
         return 0;
     }
-    const struct rsw_cmd *c = rsw_find(a);
+    const struct cmd *c = find_cmd(a);
     if (!c) {
         fprintf(stderr, "rstwatch: no command '%s' (try rstwatch --help)\n", a);
         return 2;

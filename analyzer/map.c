@@ -4,18 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct rsw_map_ent {
+struct map_ent {
     char *key;
     void *val;
-    struct rsw_map_ent *next;
+    struct map_ent *next;
 };
 
 struct rsw_map {
-    struct rsw_map_ent **slots;
+    struct map_ent **slots;
     size_t nslots, count;
 };
 
-static uint64_t rsw_hash(const char *s)
+static uint64_t hash_key(const char *s)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (; *s; s++)
@@ -23,7 +23,7 @@ static uint64_t rsw_hash(const char *s)
     return h;
 }
 
-static void *rsw_xcalloc(size_t n, size_t sz)
+static void *xcalloc(size_t n, size_t sz)
 {
     void *p = calloc(n, sz);
     if (!p)
@@ -33,9 +33,9 @@ static void *rsw_xcalloc(size_t n, size_t sz)
 
 struct rsw_map *rsw_map_new(void)
 {
-    struct rsw_map *m = rsw_xcalloc(1, sizeof(*m));
+    struct rsw_map *m = xcalloc(1, sizeof(*m));
     m->nslots = 16;
-    m->slots = rsw_xcalloc(m->nslots, sizeof(*m->slots));
+    m->slots = xcalloc(m->nslots, sizeof(*m->slots));
     return m;
 }
 
@@ -44,7 +44,7 @@ void rsw_map_free(struct rsw_map *m)
     if (!m)
         return;
     for (size_t i = 0; i < m->nslots; i++) {
-        struct rsw_map_ent *e = m->slots[i], *n;
+        struct map_ent *e = m->slots[i], *n;
         for (; e; e = n) {
             n = e->next;
             free(e->key);
@@ -57,22 +57,22 @@ void rsw_map_free(struct rsw_map *m)
 
 void *rsw_map_get(const struct rsw_map *m, const char *key)
 {
-    struct rsw_map_ent *e = m->slots[rsw_hash(key) & (m->nslots - 1)];
+    struct map_ent *e = m->slots[hash_key(key) & (m->nslots - 1)];
     for (; e; e = e->next)
         if (strcmp(e->key, key) == 0)
             return e->val;
     return NULL;
 }
 
-static void rsw_map_grow(struct rsw_map *m)
+static void grow(struct rsw_map *m)
 {
     size_t n = m->nslots * 2;
-    struct rsw_map_ent **slots = rsw_xcalloc(n, sizeof(*slots));
+    struct map_ent **slots = xcalloc(n, sizeof(*slots));
     for (size_t i = 0; i < m->nslots; i++) {
-        struct rsw_map_ent *e = m->slots[i], *next;
+        struct map_ent *e = m->slots[i], *next;
         for (; e; e = next) {
             next = e->next;
-            size_t j = rsw_hash(e->key) & (n - 1);
+            size_t j = hash_key(e->key) & (n - 1);
             e->next = slots[j];
             slots[j] = e;
         }
@@ -84,13 +84,13 @@ static void rsw_map_grow(struct rsw_map *m)
 
 void rsw_map_set(struct rsw_map *m, const char *key, void *val)
 {
-    struct rsw_map_ent **pp = &m->slots[rsw_hash(key) & (m->nslots - 1)];
+    struct map_ent **pp = &m->slots[hash_key(key) & (m->nslots - 1)];
     for (; *pp; pp = &(*pp)->next) {
         if (strcmp((*pp)->key, key) == 0) {
             if (val) {
                 (*pp)->val = val;
             } else {
-                struct rsw_map_ent *dead = *pp;
+                struct map_ent *dead = *pp;
                 *pp = dead->next;
                 free(dead->key);
                 free(dead);
@@ -101,7 +101,7 @@ void rsw_map_set(struct rsw_map *m, const char *key, void *val)
     }
     if (!val)
         return;
-    struct rsw_map_ent *e = rsw_xcalloc(1, sizeof(*e));
+    struct map_ent *e = xcalloc(1, sizeof(*e));
     e->key = strdup(key);
     if (!e->key)
         abort();
@@ -109,7 +109,7 @@ void rsw_map_set(struct rsw_map *m, const char *key, void *val)
     e->next = *pp;
     *pp = e;
     if (++m->count > m->nslots)
-        rsw_map_grow(m);
+        grow(m);
 }
 
 size_t rsw_map_count(const struct rsw_map *m)
@@ -121,6 +121,6 @@ void rsw_map_each(const struct rsw_map *m, void (*fn)(const char *key, void *val
                   void *arg)
 {
     for (size_t i = 0; i < m->nslots; i++)
-        for (struct rsw_map_ent *e = m->slots[i]; e; e = e->next)
+        for (struct map_ent *e = m->slots[i]; e; e = e->next)
             fn(e->key, e->val, arg);
 }

@@ -17,7 +17,7 @@ void rsw_match_free(struct rsw_matcher *m)
     m->tuples = NULL;
 }
 
-static char *rsw_key(const char *a, const char *b)
+static char *make_key(const char *a, const char *b)
 {
     char *k;
     if (asprintf(&k, "%s|%s", a, b) < 0)
@@ -25,7 +25,7 @@ static char *rsw_key(const char *a, const char *b)
     return k;
 }
 
-static long long rsw_end(const struct rsw_conn *c)
+static long long end_or_open(const struct rsw_conn *c)
 {
     return c->state == RSW_OPEN ? LLONG_MAX : c->end_ts;
 }
@@ -38,7 +38,7 @@ int rsw_match_compatible(const struct rsw_conn *a, const struct rsw_conn *b, lon
         return 0;
     if (strcmp(a->local, b->peer) != 0 || strcmp(a->peer, b->local) != 0)
         return 0;
-    long long ae = rsw_end(a), be = rsw_end(b);
+    long long ae = end_or_open(a), be = end_or_open(b);
     if (ae != LLONG_MAX && b->start_ts > ae + window)
         return 0;
     if (be != LLONG_MAX && a->start_ts > be + window)
@@ -50,10 +50,10 @@ struct rsw_conn *rsw_match_add(struct rsw_matcher *m, struct rsw_conn *c)
 {
     if (c->tuple_key || !rsw_conn_matchable(c))
         return NULL;
-    char *rev = rsw_key(c->peer, c->local);
+    char *rev = make_key(c->peer, c->local);
     struct rsw_conn *other = rsw_map_get(m->tuples, rev);
     free(rev);
-    c->tuple_key = rsw_key(c->local, c->peer);
+    c->tuple_key = make_key(c->local, c->peer);
     rsw_map_set(m->tuples, c->tuple_key, c);
     if (other && rsw_match_compatible(c, other, m->window)) {
         c->partner = other;
@@ -89,7 +89,7 @@ void rsw_match_peer_facts(struct rsw_conn *x, const struct rsw_conn *y)
     f->peer_bytes_in = y->close_bytes_in >= 0 ? y->close_bytes_in : y->bytes_in;
 }
 
-static int rsw_same(const char *a, const char *b)
+static int same_str(const char *a, const char *b)
 {
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
@@ -103,7 +103,7 @@ const struct rsw_proc *rsw_match_restart(const struct rsw_conn *x, const struct 
     for (const struct rsw_proc *p = procs; p; p = p->next) {
         if (p == x->proc || (p->origin && strcmp(p->origin, "fork") == 0))
             continue;
-        if (!rsw_same(p->exe, server->exe) || !rsw_same(p->host, server->host))
+        if (!same_str(p->exe, server->exe) || !same_str(p->host, server->host))
             continue;
         if (p->start_ts > x->start_ts && p->start_ts <= until)
             return p;

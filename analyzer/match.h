@@ -1,7 +1,7 @@
 /* match.h: both-ends matching (the two sides of one TCP connection) and peer-restart detection. */
 #ifndef RSW_MATCH_H
 #define RSW_MATCH_H
-#include "model.h"
+#include "conn_model.h"
 
 /* Clock skew and accept delay tolerated between the two ends' lifetimes: 2 s. A finished,
  * unmatched connection also stays in the tuple map this long (log time) waiting for its other

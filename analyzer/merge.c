@@ -2,7 +2,7 @@
 #include "merge.h"
 #include <stdlib.h>
 
-struct rsw_head {
+struct head {
     struct rsw_reader *r;
     json_t *line;
     long lineno;
@@ -11,30 +11,30 @@ struct rsw_head {
 };
 
 struct rsw_merge {
-    struct rsw_head *h; /* heap of live inputs */
+    struct head *h; /* heap of live inputs */
     int n;
     json_t **first;
     int ninputs;
-    int ended;          /* an input that ended at the last pop, reported before the next line */
+    int ended; /* an input that ended at the last pop, reported before the next line */
     int pending_end;
 };
 
-static int rsw_less(const struct rsw_head *a, const struct rsw_head *b)
+static int less(const struct head *a, const struct head *b)
 {
     return a->ts != b->ts ? a->ts < b->ts : a->input < b->input;
 }
 
-static void rsw_down(struct rsw_merge *m, int i)
+static void sift_down(struct rsw_merge *m, int i)
 {
     for (;;) {
         int l = 2 * i + 1, r = l + 1, s = i;
-        if (l < m->n && rsw_less(&m->h[l], &m->h[s]))
+        if (l < m->n && less(&m->h[l], &m->h[s]))
             s = l;
-        if (r < m->n && rsw_less(&m->h[r], &m->h[s]))
+        if (r < m->n && less(&m->h[r], &m->h[s]))
             s = r;
         if (s == i)
             return;
-        struct rsw_head t = m->h[i];
+        struct head t = m->h[i];
         m->h[i] = m->h[s];
         m->h[s] = t;
         i = s;
@@ -42,7 +42,7 @@ static void rsw_down(struct rsw_merge *m, int i)
 }
 
 /* Reads the next line of head i; 1 ok, 0 ended, -1 error. */
-static int rsw_advance(struct rsw_head *hd)
+static int advance(struct head *hd)
 {
     json_t *j = NULL;
     int rc = rsw_reader_next(hd->r, &j, &hd->lineno);
@@ -71,8 +71,8 @@ struct rsw_merge *rsw_merge_open(char *const *paths, int n, struct rsw_skips *sk
             rsw_merge_close(m);
             return NULL;
         }
-        m->h[m->n] = (struct rsw_head){.r = r, .input = i};
-        int rc = rsw_advance(&m->h[m->n]);
+        m->h[m->n] = (struct head){.r = r, .input = i};
+        int rc = advance(&m->h[m->n]);
         if (rc < 0) {
             rsw_reader_close(r);
             rsw_merge_close(m);
@@ -86,7 +86,7 @@ struct rsw_merge *rsw_merge_open(char *const *paths, int n, struct rsw_skips *sk
         m->n++;
     }
     for (int i = m->n / 2 - 1; i >= 0; i--)
-        rsw_down(m, i);
+        sift_down(m, i);
     return m;
 }
 
@@ -104,13 +104,13 @@ int rsw_merge_next(struct rsw_merge *m, json_t **line, int *input, long *lineno)
     }
     if (m->n == 0)
         return 0;
-    struct rsw_head *top = &m->h[0];
+    struct head *top = &m->h[0];
     *line = top->line;
     *input = top->input;
     *lineno = top->lineno;
     if (top->input < m->ninputs)
         m->first[top->input] = NULL;
-    int rc = rsw_advance(top);
+    int rc = advance(top);
     if (rc < 0) {
         json_decref(*line);
         return -1;
@@ -120,7 +120,7 @@ int rsw_merge_next(struct rsw_merge *m, json_t **line, int *input, long *lineno)
         rsw_reader_close(top->r);
         m->h[0] = m->h[--m->n];
     }
-    rsw_down(m, 0);
+    sift_down(m, 0);
     return 1;
 }
 

@@ -22,22 +22,21 @@ struct rsw_reader {
     int eof;
 };
 
-static const char *const rsw_skip_names[RSW_SKIP_NKINDS] = {
+static const char *const skip_names[RSW_SKIP_NKINDS] = {
     "truncated", "garbage", "too_long", "unknown_event", "future_version",
 };
 
-static const char *const rsw_skip_words[RSW_SKIP_NKINDS] = {
-    "truncated last line", "not a valid log line", "line longer than 1 MiB",
-    "unknown event kind", "newer log schema version",
+static const char *const skip_words[RSW_SKIP_NKINDS] = {
+    "truncated last line", "not a valid log line",     "line longer than 1 MiB",
+    "unknown event kind",  "newer log schema version",
 };
 
 const char *rsw_skip_name(enum rsw_skip_kind k)
 {
-    return rsw_skip_names[k];
+    return skip_names[k];
 }
 
-struct rsw_reader *rsw_reader_open(const char *path, struct rsw_skips *sk, char *err,
-                                   size_t errlen)
+struct rsw_reader *rsw_reader_open(const char *path, struct rsw_skips *sk, char *err, size_t errlen)
 {
     FILE *f;
     if (strcmp(path, "-") == 0) {
@@ -85,13 +84,13 @@ void rsw_reader_close(struct rsw_reader *r)
 }
 
 /* Reports one skipped line; returns -1 when strict mode ends the report. */
-static int rsw_skip(struct rsw_reader *r, enum rsw_skip_kind k, const char *detail)
+static int skip_line(struct rsw_reader *r, enum rsw_skip_kind k, const char *detail)
 {
     struct rsw_skips *sk = r->sk;
     sk->count[k]++;
     if (!sk->quiet && (sk->strict || sk->printed < RSW_MAX_SKIP_MESSAGES)) {
-        fprintf(stderr, "rstwatch: %s:%ld: skipped: %s%s%s\n", r->path, r->lineno,
-                rsw_skip_words[k], detail ? ": " : "", detail ? detail : "");
+        fprintf(stderr, "rstwatch: %s:%ld: skipped: %s%s%s\n", r->path, r->lineno, skip_words[k],
+                detail ? ": " : "", detail ? detail : "");
         if (++sk->printed == RSW_MAX_SKIP_MESSAGES && !sk->strict)
             fprintf(stderr, "rstwatch: further skipped lines are only counted\n");
     }
@@ -104,13 +103,8 @@ static int rsw_skip(struct rsw_reader *r, enum rsw_skip_kind k, const char *deta
     return 0;
 }
 
-static int rsw_known_event(const char *ev)
-{
-    return rsw_ev_parse(ev) >= 0;
-}
-
 /* Validates one complete line. 1: *out holds it; 0: skipped; -1: strict stop. */
-static int rsw_parse(struct rsw_reader *r, int complete, json_t **out)
+static int parse_line(struct rsw_reader *r, int complete, json_t **out)
 {
     json_error_t jerr;
     size_t n = r->llen;
@@ -120,32 +114,33 @@ static int rsw_parse(struct rsw_reader *r, int complete, json_t **out)
         return 0; /* blank lines are not worth a message */
     json_t *j = json_loadb(r->line, n, JSON_REJECT_DUPLICATES, &jerr);
     if (!j)
-        return rsw_skip(r, complete ? RSW_SKIP_GARBAGE : RSW_SKIP_TRUNCATED, NULL) < 0 ? -1 : 0;
-    json_t *v = json_object_get(j, "v"), *ts = json_object_get(j, "ts");
-    json_t *pid = json_object_get(j, "pid"), *ev = json_object_get(j, "ev");
+        return skip_line(r, complete ? RSW_SKIP_GARBAGE : RSW_SKIP_TRUNCATED, NULL) < 0 ? -1 : 0;
+    json_t *v = json_object_get(j, RSW_KEY(V)), *ts = json_object_get(j, RSW_KEY(TS));
+    json_t *pid = json_object_get(j, RSW_KEY(PID)), *ev = json_object_get(j, RSW_KEY(EV));
     if (!json_is_object(j) || !json_is_integer(v) || !json_is_integer(ts) ||
         !json_is_integer(pid) || !json_is_string(ev)) {
         json_decref(j);
-        return rsw_skip(r, RSW_SKIP_GARBAGE, "missing v, ts, pid or ev") < 0 ? -1 : 0;
+        return skip_line(r, RSW_SKIP_GARBAGE, "missing v, ts, pid or ev") < 0 ? -1 : 0;
     }
+    /* v1 and v2 differ only in how backtraces name modules: both are read */
     if (json_integer_value(v) > RSW_SCHEMA_VERSION || json_integer_value(v) < 1) {
         char d[64];
         snprintf(d, sizeof d, "v=%lld, this rstwatch reads v%d", (long long)json_integer_value(v),
                  RSW_SCHEMA_VERSION);
         json_decref(j);
-        return rsw_skip(r, RSW_SKIP_FUTURE_VERSION, d) < 0 ? -1 : 0;
+        return skip_line(r, RSW_SKIP_FUTURE_VERSION, d) < 0 ? -1 : 0;
     }
-    if (!rsw_known_event(json_string_value(ev))) {
+    if (rsw_ev_parse(json_string_value(ev)) < 0) {
         char d[80];
         snprintf(d, sizeof d, "\"%.60s\"", json_string_value(ev));
         json_decref(j);
-        return rsw_skip(r, RSW_SKIP_UNKNOWN_EVENT, d) < 0 ? -1 : 0;
+        return skip_line(r, RSW_SKIP_UNKNOWN_EVENT, d) < 0 ? -1 : 0;
     }
     *out = j;
     return 1;
 }
 
-static int rsw_fill(struct rsw_reader *r)
+static int fill(struct rsw_reader *r)
 {
     r->clen = fread(r->chunk, 1, RSW_CHUNK, r->f);
     r->cpos = 0;
@@ -166,7 +161,7 @@ int rsw_reader_next(struct rsw_reader *r, json_t **out, long *lineno)
     r->llen = 0;
     for (;;) {
         if (r->cpos == r->clen) {
-            if (!r->eof && rsw_fill(r) < 0)
+            if (!r->eof && fill(r) < 0)
                 return -1;
             if (r->eof) {
                 if (r->llen == 0 && !too_long)
@@ -174,11 +169,11 @@ int rsw_reader_next(struct rsw_reader *r, json_t **out, long *lineno)
                 r->lineno++;
                 *lineno = r->lineno;
                 if (too_long) {
-                    if (rsw_skip(r, RSW_SKIP_TOO_LONG, NULL) < 0)
+                    if (skip_line(r, RSW_SKIP_TOO_LONG, NULL) < 0)
                         return -1;
                     return 0;
                 }
-                int rc = rsw_parse(r, 0, out);
+                int rc = parse_line(r, 0, out);
                 r->llen = 0;
                 return rc < 0 ? -1 : rc;
             }
@@ -212,25 +207,25 @@ int rsw_reader_next(struct rsw_reader *r, json_t **out, long *lineno)
         r->lineno++;
         *lineno = r->lineno;
         if (too_long) {
-            if (rsw_skip(r, RSW_SKIP_TOO_LONG, NULL) < 0)
+            if (skip_line(r, RSW_SKIP_TOO_LONG, NULL) < 0)
                 return -1;
             too_long = 0;
             r->llen = 0;
             continue;
         }
-        int rc = rsw_parse(r, 1, out);
+        int rc = parse_line(r, 1, out);
         r->llen = 0;
         if (rc != 0)
             return rc;
     }
 }
 
-static int rsw_cmp_str(const void *a, const void *b)
+static int cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void rsw_push(char ***v, int *n, int *cap, char *s)
+static void push(char ***v, int *n, int *cap, char *s)
 {
     if (*n == *cap) {
         *cap = *cap ? *cap * 2 : 8;
@@ -241,7 +236,7 @@ static void rsw_push(char ***v, int *n, int *cap, char *s)
     (*v)[(*n)++] = s;
 }
 
-int rsw_expand_inputs(char *const *args, int nargs, char ***out)
+int rsw_expand_inputs(char *const *args, int nargs, int quiet, char ***out)
 {
     char **v = NULL;
     int n = 0, cap = 0;
@@ -250,7 +245,8 @@ int rsw_expand_inputs(char *const *args, int nargs, char ***out)
         if (strcmp(args[i], "-") != 0 && stat(args[i], &st) == 0 && S_ISDIR(st.st_mode)) {
             DIR *d = opendir(args[i]);
             if (!d) {
-                fprintf(stderr, "rstwatch: cannot read %s: %s\n", args[i], strerror(errno));
+                if (!quiet)
+                    fprintf(stderr, "rstwatch: cannot read %s: %s\n", args[i], strerror(errno));
                 goto fail;
             }
             int first = n;
@@ -264,19 +260,20 @@ int rsw_expand_inputs(char *const *args, int nargs, char ***out)
                 char *p;
                 if (asprintf(&p, "%s%s%s", args[i], slash ? "" : "/", de->d_name) < 0)
                     abort();
-                rsw_push(&v, &n, &cap, p);
+                push(&v, &n, &cap, p);
             }
             closedir(d);
             if (n == first) {
-                fprintf(stderr, "rstwatch: %s: no *.jsonl logs in this directory\n", args[i]);
+                if (!quiet)
+                    fprintf(stderr, "rstwatch: %s: no *.jsonl logs in this directory\n", args[i]);
                 goto fail;
             }
-            qsort(v + first, n - first, sizeof(*v), rsw_cmp_str);
+            qsort(v + first, n - first, sizeof(*v), cmp_str);
         } else {
             char *p = strdup(args[i]);
             if (!p)
                 abort();
-            rsw_push(&v, &n, &cap, p);
+            push(&v, &n, &cap, p);
         }
     }
     *out = v;

@@ -19,9 +19,9 @@ enum rsw_skip_kind {
 /* Shared by all readers of one report: counts, and how to report each skipped line. */
 struct rsw_skips {
     long long count[RSW_SKIP_NKINDS];
-    int strict;     /* 1: the first skipped line stops the report */
-    int quiet;      /* 1: count only, print nothing */
-    int failed;     /* set when strict mode met a bad line */
+    int strict; /* 1: the first skipped line stops the report */
+    int quiet;  /* 1: count only, print nothing */
+    int failed; /* set when strict mode met a bad line */
     long long printed;
 };
 
@@ -39,7 +39,8 @@ const char *rsw_reader_path(const struct rsw_reader *r);
 void rsw_reader_close(struct rsw_reader *r);
 
 /* Expands the command line's inputs: files as given, directories into their *.jsonl files
- * (sorted), "-" as stdin. Returns the count, or -1 with a message printed. *out is malloc'd. */
-int rsw_expand_inputs(char *const *args, int nargs, char ***out);
+ * (sorted), "-" as stdin. Returns the count, or -1 with a message printed (unless quiet).
+ * *out is malloc'd. */
+int rsw_expand_inputs(char *const *args, int nargs, int quiet, char ***out);
 
 #endif

@@ -8,11 +8,12 @@
 #include <string.h>
 
 #include "render.h"
+#include "rsw_schema.h"
 
 /* One track (tid) per connection, inside its process (pid). Every event carries ph/ts/pid/tid;
  * ts is in microseconds, written exactly from the report's nanoseconds (no float rounding). */
 
-struct rsw_chrome {
+struct chrome {
     FILE *out;
     char *title;
     int first;          /* no event written yet (no comma needed) */
@@ -23,7 +24,7 @@ struct rsw_chrome {
 };
 
 /* Microseconds from nanoseconds, as an exact decimal (a JSON number); negatives kept. */
-static void rsw_put_us(FILE *f, const char *key, json_int_t ns)
+static void put_us(FILE *f, const char *key, json_int_t ns)
 {
     const char *sign = ns < 0 ? "-" : "";
     uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
@@ -31,16 +32,16 @@ static void rsw_put_us(FILE *f, const char *key, json_int_t ns)
 }
 
 /* Writes one event: the fixed fields by hand (exact µs), the rest from a jansson object. */
-static void rsw_emit(struct rsw_chrome *s, const char *ph, json_int_t pid, long long tid,
-                     json_int_t ts_ns, json_int_t dur_ns, const json_t *rest)
+static void put_event(struct chrome *s, const char *ph, json_int_t pid, long long tid,
+                      json_int_t ts_ns, json_int_t dur_ns, const json_t *rest)
 {
     FILE *f = s->out;
     fputs(s->first ? "\n" : ",\n", f);
     s->first = 0;
     fprintf(f, "{\"ph\":\"%s\",\"pid\":%" JSON_INTEGER_FORMAT ",\"tid\":%lld", ph, pid, tid);
-    rsw_put_us(f, "ts", ts_ns);
+    put_us(f, "ts", ts_ns);
     if (dur_ns >= 0)
-        rsw_put_us(f, "dur", dur_ns);
+        put_us(f, "dur", dur_ns);
     if (rest && json_object_size(rest) > 0) {
         char *body = json_dumps(rest, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
         if (body) {
@@ -55,27 +56,31 @@ static void rsw_emit(struct rsw_chrome *s, const char *ph, json_int_t pid, long 
     fputc('}', f);
 }
 
-/* "func (file:line)" when symbolized, else "sym (obj+off)", else "obj+off". */
-static char *rsw_frame_text(json_t *fr)
+/* "func (file:line)" when symbolized, else "sym (obj+off)", else "obj+off", else the raw ip. */
+static char *frame_text(json_t *fr)
 {
-    const char *func = rsw_str(fr, "func", NULL), *file = rsw_str(fr, "file", NULL);
-    const char *sym = rsw_str(fr, "sym", NULL), *obj = rsw_str(fr, "obj", "?");
-    const char *off = rsw_str(fr, "off", rsw_str(fr, "ip", "?"));
-    json_int_t line = rsw_int(fr, "line", 0);
+    const char *func = rsw_jstr(fr, "func", NULL), *file = rsw_jstr(fr, "file", NULL);
+    const char *sym = rsw_jstr(fr, "sym", NULL), *obj = rsw_jstr(fr, "obj", NULL);
+    const char *off = rsw_jstr(fr, "off", rsw_jstr(fr, "ip", "?"));
+    json_int_t line = rsw_jint(fr, "line", 0);
     char *s = NULL;
     int n;
     if (func && file && line > 0)
         n = asprintf(&s, "%s (%s:%" JSON_INTEGER_FORMAT ")", func, file, line);
     else if (func && file)
         n = asprintf(&s, "%s (%s)", func, file);
-    else if (func || sym)
+    else if ((func || sym) && obj)
         n = asprintf(&s, "%s (%s+%s)", func ? func : sym, obj, off);
-    else
+    else if (func || sym) /* in no known module */
+        n = asprintf(&s, "%s (%s)", func ? func : sym, rsw_jstr(fr, "ip", "?"));
+    else if (obj)
         n = asprintf(&s, "%s+%s", obj, off);
+    else
+        n = asprintf(&s, "%s", rsw_jstr(fr, "ip", "?"));
     return n < 0 ? NULL : s;
 }
 
-static void rsw_name_process(struct rsw_chrome *s, json_t *conn, json_int_t pid)
+static void name_process(struct chrome *s, json_t *conn, json_int_t pid)
 {
     for (size_t i = 0; i < s->npids; i++)
         if (s->pids[i] == (long long)pid)
@@ -91,7 +96,7 @@ static void rsw_name_process(struct rsw_chrome *s, json_t *conn, json_int_t pid)
         s->cap = cap;
     }
     s->pids[s->npids++] = pid;
-    const char *exe = rsw_str(conn, "exe", "?"), *host = rsw_str(conn, "host", NULL);
+    const char *exe = rsw_jstr(conn, "exe", "?"), *host = rsw_jstr(conn, "host", NULL);
     char *name = NULL;
     if (asprintf(&name, "%s (pid %" JSON_INTEGER_FORMAT "%s%s)", exe, pid, host ? " on " : "",
                  host ? host : "") < 0) {
@@ -99,14 +104,14 @@ static void rsw_name_process(struct rsw_chrome *s, json_t *conn, json_int_t pid)
         return;
     }
     json_t *m = json_pack("{s:s,s:{s:s}}", "name", "process_name", "args", "name", name);
-    rsw_emit(s, "M", pid, 0, 0, -1, m);
+    put_event(s, "M", pid, 0, 0, -1, m);
     json_decref(m);
     free(name);
 }
 
-static void *rsw_chrome_begin(const struct rsw_render_opts *o)
+static void *chrome_begin(const struct rsw_render_opts *o)
 {
-    struct rsw_chrome *s = calloc(1, sizeof *s);
+    struct chrome *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
     s->out = o->out;
@@ -118,35 +123,41 @@ static void *rsw_chrome_begin(const struct rsw_render_opts *o)
 }
 
 /* Category of an event: what a viewer may want to filter on. */
-static const char *rsw_category(const char *ev)
+static const char *category(const char *ev)
 {
-    if (strcmp(ev, "error") == 0 || strcmp(ev, "signal") == 0 || strcmp(ev, "inject") == 0)
+    switch (rsw_ev_parse(ev)) {
+    case RSW_EV_ERROR:
+    case RSW_EV_SIGNAL:
+    case RSW_EV_INJECT:
         return ev;
-    if (strcmp(ev, "io") == 0)
+    case RSW_EV_IO:
         return "io";
-    return "lifecycle";
+    default:
+        return "lifecycle";
+    }
 }
 
-static void rsw_chrome_event(struct rsw_chrome *s, json_t *ev, json_int_t pid, long long tid,
-                             json_int_t start_ts)
+static void chrome_event(struct chrome *s, json_t *ev, json_int_t pid, long long tid,
+                         json_int_t start_ts)
 {
-    const char *kind = rsw_str(ev, "ev", "?"), *side = rsw_str(ev, "side", "local");
-    const char *call = rsw_str(ev, "call", NULL), *err = rsw_str(ev, "errno", NULL);
-    const char *text = rsw_str(ev, "text", NULL);
-    json_int_t t = rsw_int(ev, "t", 0);
+    const char *kind = rsw_jstr(ev, "ev", "?"), *side = rsw_jstr(ev, "side", "local");
+    const char *call = rsw_jstr(ev, "call", NULL), *err = rsw_jstr(ev, "errno", NULL);
+    const char *text = rsw_jstr(ev, "text", NULL);
+    json_int_t t = rsw_jint(ev, "t", 0);
     json_int_t ts = json_is_integer(json_object_get(ev, "ts"))
-                        ? rsw_int(ev, "ts", 0)
+                        ? rsw_jint(ev, "ts", 0)
                         : (json_int_t)((uint64_t)start_ts + (uint64_t)t);
     int peer = strcmp(side, "peer") == 0;
 
     const char *pfx = peer ? "peer: " : "", *c = call ? call : "?";
     char *name = NULL;
     int n;
-    if (strcmp(kind, "error") == 0)
+    int k = rsw_ev_parse(kind);
+    if (k == RSW_EV_ERROR)
         n = asprintf(&name, "%s%s %s", pfx, c, err ? err : "error");
-    else if (strcmp(kind, "signal") == 0)
-        n = asprintf(&name, "%s%s in %s", pfx, rsw_str(ev, "sig", "SIGPIPE"), c);
-    else if (strcmp(kind, "inject") == 0)
+    else if (k == RSW_EV_SIGNAL)
+        n = asprintf(&name, "%s%s in %s", pfx, rsw_jstr(ev, "sig", "SIGPIPE"), c);
+    else if (k == RSW_EV_INJECT)
         n = asprintf(&name, "%sinjected %s into %s", pfx, err ? err : "fault", c);
     else if (call && strcmp(call, kind) != 0)
         n = asprintf(&name, "%s%s (%s)", pfx, kind, call);
@@ -176,47 +187,47 @@ static void rsw_chrome_event(struct rsw_chrome *s, json_t *ev, json_int_t pid, l
         json_t *fr;
         json_array_foreach(bt, i, fr)
         {
-            char *ft = rsw_frame_text(fr);
+            char *ft = frame_text(fr);
             json_array_append_new(frames, ft ? json_string(ft) : json_string("?"));
             free(ft);
         }
         json_object_set_new(args, "backtrace", frames);
     }
-    const char *cat = rsw_category(kind);
+    const char *cat = category(kind);
     json_t *e = json_pack("{s:s,s:s,s:s,s:o}", "name", name, "cat", cat, "s", "t", "args", args);
     if (strcmp(cat, "lifecycle") != 0 && strcmp(cat, "io") != 0) /* chrome://tracing colors */
         json_object_set_new(e, "cname",
                             json_string(strcmp(cat, "inject") == 0 ? "bad" : "terrible"));
-    rsw_emit(s, "i", pid, tid, ts, -1, e);
+    put_event(s, "i", pid, tid, ts, -1, e);
     json_decref(e);
     free(name);
 }
 
-static void rsw_chrome_conn(void *state, json_t *conn)
+static void chrome_conn(void *state, json_t *conn)
 {
-    struct rsw_chrome *s = state;
+    struct chrome *s = state;
     if (!s)
         return;
-    json_int_t pid = rsw_int(conn, "pid", 0);
+    json_int_t pid = rsw_jint(conn, "pid", 0);
     long long tid = s->next_tid++;
-    json_int_t start = rsw_int(conn, "start_ts", 0), end = rsw_int(conn, "end_ts", start);
-    const char *verdict = rsw_str(conn, "verdict", "?");
-    const char *local = rsw_str(conn, "local", "?"), *peer = rsw_str(conn, "peer", "?");
+    json_int_t start = rsw_jint(conn, "start_ts", 0), end = rsw_jint(conn, "end_ts", start);
+    const char *verdict = rsw_jstr(conn, "verdict", "?");
+    const char *local = rsw_jstr(conn, "local", "?"), *peer = rsw_jstr(conn, "peer", "?");
     if (end < start)
         end = start;
 
-    rsw_name_process(s, conn, pid);
+    name_process(s, conn, pid);
     char *track = NULL;
     if (asprintf(&track, "%s → %s (%s)", local, peer, verdict) < 0) {
         s->oom = 1;
         return;
     }
     json_t *m = json_pack("{s:s,s:{s:s}}", "name", "thread_name", "args", "name", track);
-    rsw_emit(s, "M", pid, tid, 0, -1, m);
+    put_event(s, "M", pid, tid, 0, -1, m);
     json_decref(m);
     m = json_pack("{s:s,s:{s:I}}", "name", "thread_sort_index", "args", "sort_index",
                   (json_int_t)tid);
-    rsw_emit(s, "M", pid, tid, 0, -1, m);
+    put_event(s, "M", pid, tid, 0, -1, m);
     json_decref(m);
 
     /* The connection's lifetime, with everything the report says about it as args. */
@@ -238,19 +249,19 @@ static void rsw_chrome_conn(void *state, json_t *conn)
     }
     json_t *x = json_pack("{s:s,s:s,s:s,s:o}", "name", track, "cat", "connection", "cname",
                           strcmp(verdict, "clean") == 0 ? "good" : "bad", "args", args);
-    rsw_emit(s, "X", pid, tid, start, end - start, x);
+    put_event(s, "X", pid, tid, start, end - start, x);
     json_decref(x);
     free(track);
 
     json_t *events = json_object_get(conn, "events");
     size_t i;
     json_t *ev;
-    json_array_foreach(events, i, ev) rsw_chrome_event(s, ev, pid, tid, start);
+    json_array_foreach(events, i, ev) chrome_event(s, ev, pid, tid, start);
 }
 
-static int rsw_chrome_end(void *state, json_t *summary)
+static int chrome_end(void *state, json_t *summary)
 {
-    struct rsw_chrome *s = state;
+    struct chrome *s = state;
     if (!s)
         return -1;
     json_t *other = json_object();
@@ -277,7 +288,7 @@ static int rsw_chrome_end(void *state, json_t *summary)
 
 const struct rsw_renderer rsw_render_chrome = {
     .name = "chrome",
-    .begin = rsw_chrome_begin,
-    .conn = rsw_chrome_conn,
-    .end = rsw_chrome_end,
+    .begin = chrome_begin,
+    .conn = chrome_conn,
+    .end = chrome_end,
 };

@@ -3,7 +3,7 @@
 
 #if !defined(RSW_HAVE_CHROME) || !defined(RSW_HAVE_HTML)
 
-static void *rsw_missing_begin(const struct rsw_render_opts *o)
+static void *missing_begin(const struct rsw_render_opts *o)
 {
     (void)o;
     fprintf(stderr, "rstwatch: this build has no chrome/html output (render_chrome.c and "
@@ -11,13 +11,13 @@ static void *rsw_missing_begin(const struct rsw_render_opts *o)
     return NULL;
 }
 
-static void rsw_missing_conn(void *state, json_t *conn)
+static void missing_conn(void *state, json_t *conn)
 {
     (void)state;
     (void)conn;
 }
 
-static int rsw_missing_end(void *state, json_t *summary)
+static int missing_end(void *state, json_t *summary)
 {
     (void)state;
     (void)summary;
@@ -25,11 +25,9 @@ static int rsw_missing_end(void *state, json_t *summary)
 }
 
 #ifndef RSW_HAVE_CHROME
-const struct rsw_renderer rsw_render_chrome = {"chrome", rsw_missing_begin, rsw_missing_conn,
-                                               rsw_missing_end};
+const struct rsw_renderer rsw_render_chrome = {"chrome", missing_begin, missing_conn, missing_end};
 #endif
 #ifndef RSW_HAVE_HTML
-const struct rsw_renderer rsw_render_html = {"html", rsw_missing_begin, rsw_missing_conn,
-                                             rsw_missing_end};
+const struct rsw_renderer rsw_render_html = {"html", missing_begin, missing_conn, missing_end};
 #endif
 #endif

@@ -2,14 +2,14 @@
 #include "render.h"
 #include <stdlib.h>
 
-struct rsw_json_state {
+struct doc {
     FILE *out;
     int n;
 };
 
-static void *rsw_json_begin(const struct rsw_render_opts *o)
+static void *doc_begin(const struct rsw_render_opts *o)
 {
-    struct rsw_json_state *s = calloc(1, sizeof(*s));
+    struct doc *s = calloc(1, sizeof(*s));
     if (!s)
         abort();
     s->out = o->out;
@@ -17,16 +17,16 @@ static void *rsw_json_begin(const struct rsw_render_opts *o)
     return s;
 }
 
-static void rsw_json_conn(void *state, json_t *conn)
+static void doc_conn(void *state, json_t *conn)
 {
-    struct rsw_json_state *s = state;
+    struct doc *s = state;
     fputs(s->n++ ? ",\n" : "\n", s->out);
     json_dumpf(conn, s->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 }
 
-static int rsw_json_end(void *state, json_t *summary)
+static int doc_end(void *state, json_t *summary)
 {
-    struct rsw_json_state *s = state;
+    struct doc *s = state;
     fputs(s->n ? "\n],\"summary\":" : "],\"summary\":", s->out);
     json_dumpf(summary, s->out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     fputs("}\n", s->out);
@@ -35,4 +35,4 @@ static int rsw_json_end(void *state, json_t *summary)
     return rc;
 }
 
-const struct rsw_renderer rsw_render_json = {"json", rsw_json_begin, rsw_json_conn, rsw_json_end};
+const struct rsw_renderer rsw_render_json = {"json", doc_begin, doc_conn, doc_end};

@@ -1,6 +1,10 @@
-/* symbolize.c: module + offset → function, file:line via elfutils libdw, one cache entry per module. */
+/* symbolize.c: module + offset → function, file:line via elfutils libdw, one cache entry per
+ * module. */
 #include "symbolize.h"
+#include "fmt.h"
+#include "jsonutil.h"
 #include "map.h"
+#include "rsw_schema.h"
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdio.h>
@@ -8,22 +12,22 @@
 #include <string.h>
 #include <unistd.h>
 
-struct rsw_module {
+struct module {
     Dwfl *dwfl;
     Dwfl_Module *mod; /* NULL: the binary is missing or unreadable; use the logged names */
     Dwarf_Addr bias;
 };
 
 struct rsw_symbolizer {
-    struct rsw_map *mods; /* path → struct rsw_module * */
+    struct rsw_map *mods; /* path → struct module * */
 };
 
-static char *rsw_debuginfo_path;
+static char *debuginfo_path;
 
-static const Dwfl_Callbacks rsw_offline_cb = {
+static const Dwfl_Callbacks offline_cb = {
     .find_debuginfo = dwfl_standard_find_debuginfo,
     .section_address = dwfl_offline_section_address,
-    .debuginfo_path = &rsw_debuginfo_path,
+    .debuginfo_path = &debuginfo_path,
 };
 
 struct rsw_symbolizer *rsw_sym_new(void)
@@ -35,11 +39,11 @@ struct rsw_symbolizer *rsw_sym_new(void)
     return s;
 }
 
-static void rsw_mod_free(const char *key, void *val, void *arg)
+static void module_free(const char *key, void *val, void *arg)
 {
     (void)key;
     (void)arg;
-    struct rsw_module *m = val;
+    struct module *m = val;
     if (m->dwfl)
         dwfl_end(m->dwfl);
     free(m);
@@ -49,15 +53,15 @@ void rsw_sym_free(struct rsw_symbolizer *s)
 {
     if (!s)
         return;
-    rsw_map_each(s->mods, rsw_mod_free, NULL);
+    rsw_map_each(s->mods, module_free, NULL);
     rsw_map_free(s->mods);
     free(s);
 }
 
 /* Opens a module once; later calls return the cached entry, even a failed one. */
-static struct rsw_module *rsw_module(struct rsw_symbolizer *s, const char *path)
+static struct module *module_of(struct rsw_symbolizer *s, const char *path)
 {
-    struct rsw_module *m = rsw_map_get(s->mods, path);
+    struct module *m = rsw_map_get(s->mods, path);
     if (m)
         return m;
     m = calloc(1, sizeof(*m));
@@ -66,7 +70,7 @@ static struct rsw_module *rsw_module(struct rsw_symbolizer *s, const char *path)
     rsw_map_set(s->mods, path, m);
     if (path[0] != '/' || access(path, R_OK) != 0)
         return m;
-    m->dwfl = dwfl_begin(&rsw_offline_cb);
+    m->dwfl = dwfl_begin(&offline_cb);
     if (!m->dwfl)
         return m;
     dwfl_report_begin(m->dwfl);
@@ -77,7 +81,7 @@ static struct rsw_module *rsw_module(struct rsw_symbolizer *s, const char *path)
     return m;
 }
 
-static unsigned long long rsw_hex(json_t *frame, const char *k)
+static unsigned long long hex_field(json_t *frame, const char *k)
 {
     json_t *v = json_object_get(frame, k);
     if (json_is_integer(v))
@@ -88,7 +92,7 @@ static unsigned long long rsw_hex(json_t *frame, const char *k)
 /* dwfl_module_getsrc finds a compile unit through .debug_aranges; clang emits none, and libdw
  * 0.188 cannot fall back on DWARF 5 units (DW_FORM_addrx ranges): "address out of range". Then
  * ask the unit that covers the address. Runs only for frames the fast lookup missed. */
-static const char *rsw_scan_cus(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
+static const char *scan_cus(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
 {
     Dwarf_Addr bias;
     Dwarf *dw = dwfl_module_getdwarf(mod, &bias);
@@ -109,16 +113,15 @@ static const char *rsw_scan_cus(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
     return NULL;
 }
 
-static void rsw_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_address)
+static void symbolize_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_address)
 {
-    const char *obj = json_string_value(json_object_get(fr, "obj"));
-    json_t *sym = json_object_get(fr, "sym");
-    const char *func = json_is_string(sym) ? json_string_value(sym) : NULL;
+    const char *obj = rsw_jstr(fr, RSW_KEY(OBJ), NULL);
+    const char *func = rsw_jstr(fr, RSW_KEY(SYM), NULL);
     const char *file = NULL;
     int line = 0;
-    struct rsw_module *m = obj ? rsw_module(s, obj) : NULL;
-    if (m && m->mod && json_object_get(fr, "off")) {
-        Dwarf_Addr addr = m->bias + rsw_hex(fr, "off") - (is_return_address ? 1 : 0);
+    struct module *m = obj ? module_of(s, obj) : NULL;
+    if (m && m->mod && json_object_get(fr, RSW_KEY(OFF))) {
+        Dwarf_Addr addr = m->bias + hex_field(fr, RSW_KEY(OFF)) - (is_return_address ? 1 : 0);
         const char *name = dwfl_module_addrname(m->mod, addr);
         if (name)
             func = name;
@@ -126,7 +129,7 @@ static void rsw_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_addres
         if (l)
             file = dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
         else
-            file = rsw_scan_cus(m->mod, addr, &line);
+            file = scan_cus(m->mod, addr, &line);
     }
     char plain[256];
     if (func && strchr(func, '@')) { /* "__libc_start_main@@GLIBC_2.34" → the plain name */
@@ -142,41 +145,41 @@ void rsw_sym_frames(struct rsw_symbolizer *s, json_t *bt, int interrupted)
 {
     size_t i, exact = 0;
     json_t *fr;
-    /* the interrupted instruction is frame 0, or frame 1 under the signal trampoline */
-    const char *f0 = json_string_value(json_object_get(json_array_get(bt, 0), "sym"));
-    if (interrupted)
-        exact = f0 && strcmp(f0, "__restore_rt") == 0 ? 2 : 1;
+    /* the interrupted instruction is frame 0, or frame 1 under the signal trampoline (frame 0
+     * is then __restore_rt, itself looked up as is: the kernel made it the return address) */
+    json_t *f0 = json_array_get(bt, 0);
+    if (interrupted && json_is_object(f0)) {
+        symbolize_frame(s, f0, 0);
+        const char *sym = rsw_jstr(f0, "sym", ""), *func = rsw_jstr(f0, "func", "");
+        exact = strcmp(sym, "__restore_rt") == 0 || strcmp(func, "__restore_rt") == 0 ? 2 : 1;
+    }
     json_array_foreach(bt, i, fr)
     {
-        if (json_is_object(fr))
-            rsw_frame(s, fr, i >= exact);
+        if (json_is_object(fr) && !(interrupted && i == 0))
+            symbolize_frame(s, fr, i >= exact);
     }
-}
-
-static const char *rsw_base(const char *p)
-{
-    const char *s = p ? strrchr(p, '/') : NULL;
-    return s ? s + 1 : p;
 }
 
 void rsw_sym_site(json_t *fr, char *buf, size_t len)
 {
-    const char *func = json_string_value(json_object_get(fr, "func"));
-    const char *file = json_string_value(json_object_get(fr, "file"));
+    const char *func = rsw_jstr(fr, "func", NULL);
+    const char *file = rsw_jstr(fr, "file", NULL);
     json_int_t line = json_integer_value(json_object_get(fr, "line"));
-    const char *obj = json_string_value(json_object_get(fr, "obj"));
-    const char *off = json_string_value(json_object_get(fr, "off"));
+    const char *obj = rsw_jstr(fr, "obj", NULL);
+    const char *off = rsw_jstr(fr, "off", NULL);
     if (func && file)
-        snprintf(buf, len, "%s (%s:%lld)", func, rsw_base(file), (long long)line);
+        snprintf(buf, len, "%s (%s:%lld)", func, rsw_basename(file), (long long)line);
     else if (func)
-        snprintf(buf, len, "%s (%s)", func, obj ? rsw_base(obj) : "?");
-    else
-        snprintf(buf, len, "%s+%s", obj ? rsw_base(obj) : "?", off ? off : "?");
+        snprintf(buf, len, "%s (%s)", func, obj ? rsw_basename(obj) : "?");
+    else if (obj)
+        snprintf(buf, len, "%s+%s", rsw_basename(obj), off ? off : "?");
+    else /* in no known module */
+        snprintf(buf, len, "%s", rsw_jstr(fr, "ip", "?"));
 }
 
-static int rsw_system_module(const char *obj)
+static int system_module(const char *obj)
 {
-    const char *b = rsw_base(obj);
+    const char *b = rsw_basename(obj);
     if (!b)
         return 0;
     /* the C library and runtimes that wrap its calls (sanitizers' interceptors) */
@@ -193,7 +196,7 @@ json_t *rsw_sym_site_frame(json_t *bt)
     json_t *fr;
     json_array_foreach(bt, i, fr)
     {
-        if (!rsw_system_module(json_string_value(json_object_get(fr, "obj"))))
+        if (!system_module(rsw_jstr(fr, "obj", NULL)))
             return fr;
     }
     return json_array_get(bt, 0);

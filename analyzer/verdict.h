@@ -22,33 +22,33 @@ enum rsw_verdict_kind {
 /* Everything the verdict depends on. Timestamps are absolute ns (RSW_NOTS: did not happen);
  * byte counts are -1 when unknown. Strings point into the caller's data. */
 struct rsw_facts {
-    long long start_ts;          /* the connection's start: times in explanations are relative */
-    const char *peer;            /* the peer's address, for the words */
-    const char *family;          /* "inet", "inet6", "unix", "pipe"; NULL: TCP (words differ:
-                                  * only TCP has SYNs, FINs and RSTs) */
+    long long start_ts; /* the connection's start: times in explanations are relative */
+    const char *peer;   /* the peer's address, for the words */
+    const char *family; /* "inet", "inet6", "unix", "pipe"; NULL: TCP (words differ:
+                         * only TCP has SYNs, FINs and RSTs) */
     /* the first connection-killing error (error event), or a fatal SIGPIPE without one */
-    const char *err_errno;       /* "EPIPE", ... or NULL */
-    const char *err_call;        /* "write", ... */
-    const char *err_op;          /* "connect", "read", "write", ... */
+    const char *err_errno; /* "EPIPE", ... or NULL */
+    const char *err_call;  /* "write", ... */
+    const char *err_op;    /* "connect", "read", "write", ... */
     long long err_ts;
     int err_injected;
-    long long err_unacked;       /* tcp.unacked on the error event */
-    long long err_bytes_out;     /* our bytes_out when the error came */
+    long long err_unacked;   /* tcp.unacked on the error event */
+    long long err_bytes_out; /* our bytes_out when the error came */
     long long n_errors;
     /* the first fault injection on the connection */
     const char *inject_spec;
-    long long inject_rule;       /* -1 unknown */
+    long long inject_rule; /* -1 unknown */
     const char *inject_errno;
     long long inject_ts;
     /* our own side */
-    long long shut_wr_ts;        /* shutdown(SHUT_WR or SHUT_RDWR) */
-    long long eof_ts;            /* read returned 0: the peer's FIN (or its close) */
-    const char *signal_action;   /* SIGPIPE on this connection: "kill", "handler", "survive" */
+    long long shut_wr_ts;      /* shutdown(SHUT_WR or SHUT_RDWR) */
+    long long eof_ts;          /* read returned 0: the peer's FIN (or its close) */
+    const char *signal_action; /* SIGPIPE on this connection: "kill", "handler", "survive" */
     long long signal_ts;
     /* from the matched other end, when its log was given */
     int have_peer;
-    long long peer_close_ts;     /* the peer's close (or shutdown SHUT_WR) */
-    long long peer_bytes_in;     /* bytes the peer had read when it closed */
+    long long peer_close_ts; /* the peer's close (or shutdown SHUT_WR) */
+    long long peer_bytes_in; /* bytes the peer had read when it closed */
     /* the peer's process restarted while we held the connection */
     long long peer_restart_ts;
     long long peer_restart_pid;
@@ -65,9 +65,5 @@ void rsw_verdict_decide(const struct rsw_facts *f, struct rsw_verdict *out);
 const char *rsw_verdict_name(enum rsw_verdict_kind k);
 /* Returns the kind, or -1 for an unknown name. */
 int rsw_verdict_parse(const char *name);
-/* "unreachable" class errnos etc. */
-int rsw_errno_is_unreachable(const char *e);
-/* Formats a relative time ("+1.234 ms", "+12.345 s") into buf. */
-void rsw_fmt_rel(char *buf, size_t len, long long ns);
 
 #endif

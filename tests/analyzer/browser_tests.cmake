@@ -8,8 +8,11 @@ pkg_check_modules(RSW_BROWSER_JANSSON REQUIRED IMPORTED_TARGET jansson)
 
 set(rsw_browser_dir ${CMAKE_CURRENT_LIST_DIR})
 add_executable(browser_harness ${rsw_browser_dir}/browser_harness.c
-  ${PROJECT_SOURCE_DIR}/analyzer/render_chrome.c ${PROJECT_SOURCE_DIR}/analyzer/render_html.c)
-target_include_directories(browser_harness PRIVATE ${PROJECT_SOURCE_DIR}/analyzer)
+  ${PROJECT_SOURCE_DIR}/analyzer/render_chrome.c ${PROJECT_SOURCE_DIR}/analyzer/render_html.c
+  ${PROJECT_SOURCE_DIR}/analyzer/render_html_svg.c ${PROJECT_SOURCE_DIR}/analyzer/fmt.c)
+target_include_directories(browser_harness PRIVATE ${PROJECT_SOURCE_DIR}/analyzer
+  ${PROJECT_SOURCE_DIR}/common)
+target_compile_definitions(browser_harness PRIVATE _GNU_SOURCE)
 target_link_libraries(browser_harness PRIVATE PkgConfig::RSW_BROWSER_JANSSON)
 set_target_properties(browser_harness PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 

@@ -4,7 +4,9 @@ lookup, --inject checked before the program runs, exit statuses passed through.
 
 usage: cli.py RSTWATCH ANY_PROGRAM
 """
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -24,10 +26,70 @@ def run(argv, env=None, cwd=None):
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
+STATIC_EXIT = "int main(void) { return 3; }\n"
+STATIC_FORK = ("#include <sys/wait.h>\n#include <unistd.h>\n"
+               "int main(void) { if (fork() == 0) { execl(\"/bin/true\", \"true\", (char *)0); "
+               "_exit(127); } wait(0); return 0; }\n")
+
+
+def static_program(tmp, name, source):
+    """A statically linked program (never loads the preload): built with gcc -static, else
+    /bin/busybox when that is static; None when neither can be had."""
+    gcc = shutil.which("gcc") or shutil.which("cc")
+    if gcc:
+        src, exe = os.path.join(tmp, name + ".c"), os.path.join(tmp, name)
+        with open(src, "w") as f:
+            f.write(source)
+        if subprocess.run([gcc, "-static", "-o", exe, src], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0:
+            return [exe]
+    if source == STATIC_EXIT and os.path.exists("/bin/busybox"):
+        ldd = subprocess.run(["ldd", "/bin/busybox"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT).stdout.decode()
+        if "not a dynamic executable" in ldd:
+            return ["/bin/busybox", "sh", "-c", "exit 3"]
+    return None
+
+
+def not_observed(rsw, tmp):
+    """A program the preload never sees: one clear line, exit 125, and the report says so."""
+    prog = static_program(tmp, "static_exit", STATIC_EXIT)
+    if not prog:
+        print("note: no statically linked program (gcc -static, busybox); not-observed not checked")
+        return
+    out = os.path.join(tmp, "static")
+    p = subprocess.Popen([rsw, "run", "-o", out, "--"] + prog, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    _, err = p.communicate(timeout=60)
+    err = err.decode()
+    name = os.path.basename(prog[0])
+    lines = [l for l in err.splitlines() if "was not observed" in l]
+    check("static program: exit 125", p.returncode == 125, f"{p.returncode}: {err}")
+    check("static program: one not-observed line",
+          len(lines) == 1 and lines[0].startswith(f"rstwatch: {name} (pid ")
+          and "no log from it (statically linked, or it cleared LD_PRELOAD?)" in lines[0]
+          and "errors: none" not in err, err)
+    check("static program: its status still shown", "exited with status 3" in err, err)
+    prog = static_program(tmp, "static_fork", STATIC_FORK)
+    if not prog:
+        return
+    out = os.path.join(tmp, "static-fork")
+    rc, _, err = run([rsw, "run", "-o", out, "--"] + prog)
+    check("static parent, dynamic child: exit 125, both lines",
+          rc == 125 and "static_fork (pid " in err and "was not observed" in err
+          and "its other processes logged 0 connections" in err, f"{rc}: {err}")
+    rc, txt, _ = run([rsw, "report", out])
+    check("report of that directory: unobserved in the summary",
+          rc == 0 and "  unobserved: " in txt and "static_fork: no log from it" in txt, txt)
+    rc, js, _ = run([rsw, "report", "--format", "json", out])
+    nob = json.loads(js)["summary"].get("not_observed") if rc == 0 else None
+    check("report json: summary.not_observed", nob and nob[0]["name"] == "static_fork", js)
+
+
 def main():
     rsw = sys.argv[1]
     rc, out, err = run([rsw, "--version"])
-    check("--version", rc == 0 and out.startswith("rstwatch 0.") and "log schema v1" in out, out)
+    check("--version", rc == 0 and out.startswith("rstwatch 0.") and "log schema v2" in out, out)
     rc, out, _ = run([rsw, "--help"])
     check("--help", rc == 0 and "run" in out and "report" in out, out)
     for cmd in ("run", "report"):
@@ -92,6 +154,7 @@ def main():
         check("program that cannot run → 127", rc == 127 and "cannot run /nonexistent/prog" in err, err)
         rc, _, err = run([rsw, "run", "-o", tmp, "--", "sh", "-c", "exit 0"])
         check("next-command line", f"rstwatch: next: rstwatch report {tmp}\n" in err, err)
+        not_observed(rsw, tmp)
     print("cli:", "ok" if failures == 0 else f"{failures} FAILED")
     return 1 if failures else 0
 

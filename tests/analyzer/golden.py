@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""golden.py: runs one golden case of `rstwatch report` (see golden/cases.txt) and diffs it.
+"""golden.py: runs golden cases of `rstwatch report` (see golden/cases.txt) and diffs them.
 
-usage: golden.py [--update] RSTWATCH NAME
-Exit 0 when text, json and stderr outputs and the exit status all match exactly.
+usage: golden.py [--update] RSTWATCH [NAME...]
+Without NAME, every case. Exit 0 when text, json and stderr outputs and the exit status all
+match exactly. --update rewrites the golden files of those cases from what RSTWATCH prints
+(then review `git diff tests/analyzer/golden`).
 """
 import difflib
 import os
@@ -73,13 +75,7 @@ def compare(path, got, update):
     return False
 
 
-def main():
-    argv = sys.argv[1:]
-    update = argv and argv[0] == "--update"
-    if update:
-        argv = argv[1:]
-    rstwatch, name = argv
-    code, args = cases()[name]
+def run_case(rstwatch, name, code, args, update):
     ok = True
     with tempfile.TemporaryDirectory(prefix="rsw-golden-") as tmp:
         work = os.path.join(tmp, "logs")
@@ -93,8 +89,30 @@ def main():
             ok &= compare(os.path.join(GOLDEN, f"{name}.{ext}"), out, update)
             if fmt == "text":
                 ok &= compare(os.path.join(GOLDEN, f"{name}.err"), err, update)
-    print(f"{name}: {'ok' if ok else 'FAILED'}")
-    return 0 if ok else 1
+    print(f"{name}: {'updated' if update and ok else 'ok' if ok else 'FAILED'}")
+    return ok
+
+
+def main():
+    argv = sys.argv[1:]
+    update = bool(argv) and argv[0] == "--update"
+    if update:
+        argv = argv[1:]
+    if not argv:
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    rstwatch, names = os.path.abspath(argv[0]), argv[1:]
+    all_cases = cases()
+    unknown = [n for n in names if n not in all_cases]
+    if unknown:
+        print(f"golden.py: no such case: {' '.join(unknown)} (see golden/cases.txt)", file=sys.stderr)
+        return 2
+    failed = [n for n in names or all_cases
+              if not run_case(rstwatch, n, *all_cases[n], update)]
+    if len(names) != 1:
+        print(f"golden: {len(names or all_cases) - len(failed)} ok, {len(failed)} failed"
+              + (f": {' '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-/* test_engine.c: Criterion tests for the streaming engine (engine.c): both ends are paired
+/* test_engine.c: Criterion tests for the streaming engine (report.c): both ends are paired
  * whatever order their lines arrive in, and unmatched finished connections are held only for the
  * match window. Logs are written to temporary files and fed through rsw_report(). */
 #include "match.h"

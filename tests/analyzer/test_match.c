@@ -1,5 +1,5 @@
 /* test_match.c: Criterion unit tests for both-ends matching and peer-restart detection (match.c),
- * fed with real log lines through the connection state machine (conn.c). */
+ * fed with real log lines through the connection state machine (conn_model.c). */
 #include "map.h"
 #include "match.h"
 #include <criterion/criterion.h>
@@ -26,13 +26,8 @@ static void free_made(void)
     for (int i = 0; i < nconns; i++)
         rsw_conn_free(conns[i]);
     nconns = 0;
-    for (int i = 0; i < nmade; i++) {
-        rsw_map_free(made[i]->open);
-        free(made[i]->host);
-        free(made[i]->exe);
-        free(made[i]->origin);
-        free(made[i]);
-    }
+    for (int i = 0; i < nmade; i++)
+        rsw_proc_free(made[i]);
     nmade = 0;
 }
 
@@ -58,7 +53,7 @@ static void feed(struct rsw_conn *c, const char *line)
     json_error_t err;
     json_t *j = json_loads(line, 0, &err);
     cr_assert(j, "bad test line: %s", err.text);
-    rsw_conn_apply(c, j, json_string_value(json_object_get(j, "ev")));
+    rsw_conn_apply(c, j, rsw_ev_parse(json_string_value(json_object_get(j, "ev"))));
     json_decref(j);
 }
 
@@ -119,7 +114,8 @@ Test(match, lifetimes_must_overlap)
 {
     struct rsw_proc *pc = proc(10, "/c", "h", "exec", 0), *ps = proc(20, "/s", "h", "exec", 0);
     struct rsw_conn *c = client(pc, "127.0.0.1:40000", "127.0.0.1:8080", 1000);
-    struct rsw_conn *s = server(ps, "127.0.0.1:8080", "127.0.0.1:40000", 1000 + 10 * RSW_MATCH_WINDOW);
+    struct rsw_conn *s =
+        server(ps, "127.0.0.1:8080", "127.0.0.1:40000", 1000 + 10 * RSW_MATCH_WINDOW);
     cr_assert(rsw_match_compatible(c, s, RSW_MATCH_WINDOW), "an open end has no end yet");
     c->state = RSW_HELD; /* finished at ts 1000: the server's accept is far later */
     cr_assert_not(rsw_match_compatible(c, s, RSW_MATCH_WINDOW));
@@ -143,8 +139,9 @@ Test(match, peer_facts_from_the_other_end)
     struct rsw_proc *pc = proc(10, "/c", "h", "exec", 0), *ps = proc(20, "/s", "h", "exec", 0);
     struct rsw_conn *c = client(pc, "127.0.0.1:40000", "127.0.0.1:8080", 1000);
     struct rsw_conn *s = server(ps, "127.0.0.1:8080", "127.0.0.1:40000", 1500);
-    feed(s, "{\"v\":1,\"ts\":2000,\"pid\":20,\"ev\":\"close\",\"call\":\"close\",\"fd\":4,\"conn\":7,"
-            "\"bytes_in\":5000,\"bytes_out\":0,\"ret\":0}");
+    feed(s,
+         "{\"v\":1,\"ts\":2000,\"pid\":20,\"ev\":\"close\",\"call\":\"close\",\"fd\":4,\"conn\":7,"
+         "\"bytes_in\":5000,\"bytes_out\":0,\"ret\":0}");
     feed(c, "{\"v\":1,\"ts\":9000,\"pid\":10,\"ev\":\"signal\",\"sig\":\"SIGPIPE\",\"action\":"
             "\"kill\",\"call\":\"write\",\"fd\":3,\"conn\":1,\"bytes_out\":135000}");
     rsw_match_peer_facts(c, s);

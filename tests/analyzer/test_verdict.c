@@ -1,4 +1,5 @@
 /* test_verdict.c: Criterion unit tests for the verdict logic (verdict.c). */
+#include "fmt.h"
 #include "verdict.h"
 #include <criterion/criterion.h>
 #include <string.h>
@@ -66,7 +67,8 @@ Test(verdict, epipe_both_sides_uses_peer_bytes_in)
     cr_assert_eq(decide(&f, &v), RSW_V_WRITE_AFTER_PEER_CLOSE);
     cr_assert_eq(v.bytes_after_peer_close, 130000);
     cr_assert(strstr(v.explanation, "the peer closed at +0.100 ms; 130000 B written after that "
-                                    "were never read"), "%s", v.explanation);
+                                    "were never read"),
+              "%s", v.explanation);
 }
 
 Test(verdict, epipe_after_own_shutdown_is_ours)
@@ -82,7 +84,7 @@ Test(verdict, epipe_after_own_shutdown_is_ours)
 
 Test(verdict, fatal_sigpipe_without_error_line_is_epipe)
 {
-    /* conn.c turns a killing SIGPIPE into the EPIPE the write never returned */
+    /* conn_model.c turns a killing SIGPIPE into the EPIPE the write never returned */
     struct rsw_verdict v;
     struct rsw_facts f = error_at("EPIPE", "write", 2000000);
     f.signal_action = "kill";

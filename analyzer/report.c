@@ -1,20 +1,27 @@
-/* engine.c: the streaming core of `rstwatch report`: routes merged log lines to processes and
- * connections, finishes connections, pairs both ends and hands each one to the renderer. */
+/* report.c: `rstwatch report`'s streaming engine: log lines → processes → connections → verdicts.
+ */
+#include "report.h"
+#include "conn_json.h"
+#include "jsonutil.h"
 #include "map.h"
 #include "match.h"
 #include "merge.h"
-#include "report.h"
+#include "modules.h"
 #include "summary.h"
 #include "symbolize.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+
+#define K(ID) RSW_KEY(ID)
 
 struct rsw_engine {
     const struct rsw_report_opts *o;
-    struct rsw_map *cur;      /* "input:pid" → the process image now writing there */
+    struct rsw_map *cur; /* "input:pid" → the process image now writing there */
     struct rsw_proc *phead, *ptail;
     struct rsw_matcher mt;
-    struct rsw_map *servers;  /* local address → the process that last accepted there */
+    struct rsw_map *servers;        /* local address → the process that last accepted there */
     struct rsw_conn *hhead, *htail; /* finished, unmatched, waiting the match window out */
     int multi_host;
     void *rstate;
@@ -24,20 +31,7 @@ struct rsw_engine {
     int ninputs;
 };
 
-json_t *rsw_build_conn(struct rsw_symbolizer *sym, int multi_host, struct rsw_conn *x,
-                       struct rsw_conn *y, const struct rsw_verdict *v);
-int rsw_conn_passes(const struct rsw_filters *f, json_t *conn, const struct rsw_conn *x,
-                    const struct rsw_conn *y);
-
-static char *rsw_xstrdup(const char *s)
-{
-    char *d = s ? strdup(s) : NULL;
-    if (s && !d)
-        abort();
-    return d;
-}
-
-static void rsw_unhold(struct rsw_engine *e, struct rsw_conn *c)
+static void unhold(struct rsw_engine *e, struct rsw_conn *c)
 {
     if (c->state != RSW_HELD)
         return;
@@ -53,8 +47,8 @@ static void rsw_unhold(struct rsw_engine *e, struct rsw_conn *c)
     c->state = RSW_WAITING;
 }
 
-static enum rsw_verdict_kind rsw_judge(struct rsw_engine *e, struct rsw_conn *x,
-                                       struct rsw_conn *y, struct rsw_verdict *v)
+static enum rsw_verdict_kind judge(struct rsw_engine *e, struct rsw_conn *x, struct rsw_conn *y,
+                                   struct rsw_verdict *v)
 {
     rsw_match_peer_facts(x, y);
     const struct rsw_proc *server = y ? y->proc : rsw_map_get(e->servers, x->peer);
@@ -66,16 +60,16 @@ static enum rsw_verdict_kind rsw_judge(struct rsw_engine *e, struct rsw_conn *x,
 }
 
 /* Reports a finished connection (with its other end when matched) and frees both. */
-static void rsw_emit(struct rsw_engine *e, struct rsw_conn *a, struct rsw_conn *b)
+static void emit_pair(struct rsw_engine *e, struct rsw_conn *a, struct rsw_conn *b)
 {
     struct rsw_verdict va, vb;
-    rsw_unhold(e, a);
-    rsw_judge(e, a, b, &va);
+    unhold(e, a);
+    judge(e, a, b, &va);
     struct rsw_conn *x = a, *y = b;
     struct rsw_verdict *v = &va;
     if (b) {
-        rsw_unhold(e, b);
-        rsw_judge(e, b, a, &vb);
+        unhold(e, b);
+        judge(e, b, a, &vb);
         int a_bad = va.kind != RSW_V_CLEAN, b_bad = vb.kind != RSW_V_CLEAN;
         if ((b_bad && !a_bad) ||
             (a_bad == b_bad && strcmp(b->role, "client") == 0 && strcmp(a->role, "client") != 0)) {
@@ -99,7 +93,7 @@ static void rsw_emit(struct rsw_engine *e, struct rsw_conn *a, struct rsw_conn *
     }
 }
 
-static void rsw_finish(struct rsw_engine *e, struct rsw_conn *c)
+static void finish(struct rsw_engine *e, struct rsw_conn *c)
 {
     char key[32];
     snprintf(key, sizeof key, "%lld", c->conn);
@@ -107,7 +101,7 @@ static void rsw_finish(struct rsw_engine *e, struct rsw_conn *c)
         rsw_map_set(c->proc->open, key, NULL);
     if (c->partner) {
         if (c->partner->state != RSW_OPEN) {
-            rsw_emit(e, c->partner, c);
+            emit_pair(e, c->partner, c);
         } else {
             c->state = RSW_WAITING;
         }
@@ -124,49 +118,49 @@ static void rsw_finish(struct rsw_engine *e, struct rsw_conn *c)
         e->htail = c;
     } else {
         c->state = RSW_WAITING;
-        rsw_emit(e, c, NULL);
+        emit_pair(e, c, NULL);
     }
 }
 
-static void rsw_flush_holds(struct rsw_engine *e, long long now, int all)
+static void flush_holds(struct rsw_engine *e, long long now, int all)
 {
     while (e->hhead && (all || e->hhead->end_ts + e->mt.window < now))
-        rsw_emit(e, e->hhead, NULL);
+        emit_pair(e, e->hhead, NULL);
 }
 
-struct rsw_collect {
+struct collect {
     struct rsw_conn **v;
     size_t n;
 };
 
-static void rsw_collect(const char *k, void *val, void *arg)
+static void collect_one(const char *k, void *val, void *arg)
 {
     (void)k;
-    struct rsw_collect *c = arg;
+    struct collect *c = arg;
     c->v[c->n++] = val;
 }
 
-static int rsw_cmp_conn(const void *a, const void *b)
+static int cmp_conn(const void *a, const void *b)
 {
     const struct rsw_conn *x = *(struct rsw_conn *const *)a, *y = *(struct rsw_conn *const *)b;
     return x->conn < y->conn ? -1 : x->conn > y->conn;
 }
 
 /* The process ended (its log ended, it exec'd, or it was killed): finish its connections. */
-static void rsw_proc_end(struct rsw_engine *e, struct rsw_proc *p)
+static void proc_end(struct rsw_engine *e, struct rsw_proc *p)
 {
     if (p->ended)
         return;
     p->ended = 1;
     size_t n = rsw_map_count(p->open);
-    struct rsw_collect col = {calloc(n ? n : 1, sizeof(struct rsw_conn *)), 0};
+    struct collect col = {calloc(n ? n : 1, sizeof(struct rsw_conn *)), 0};
     if (!col.v)
         abort();
-    rsw_map_each(p->open, rsw_collect, &col);
+    rsw_map_each(p->open, collect_one, &col);
     struct rsw_conn **v = col.v;
-    qsort(v, n, sizeof(*v), rsw_cmp_conn);
+    qsort(v, n, sizeof(*v), cmp_conn);
     for (size_t i = 0; i < n; i++)
-        rsw_finish(e, v[i]);
+        finish(e, v[i]);
     free(v);
     char key[48];
     snprintf(key, sizeof key, "%d:%lld", p->input, p->pid);
@@ -174,31 +168,17 @@ static void rsw_proc_end(struct rsw_engine *e, struct rsw_proc *p)
         rsw_map_set(e->cur, key, NULL);
 }
 
-static struct rsw_proc *rsw_proc_for(struct rsw_engine *e, int input, json_t *line, int is_start)
+static struct rsw_proc *proc_for(struct rsw_engine *e, int input, json_t *line, int is_start)
 {
-    long long pid = json_integer_value(json_object_get(line, "pid"));
-    long long ts = json_integer_value(json_object_get(line, "ts"));
+    long long pid = rsw_jint(line, K(PID), 0);
     char key[48];
     snprintf(key, sizeof key, "%d:%lld", input, pid);
     struct rsw_proc *p = rsw_map_get(e->cur, key);
     if (p && !is_start)
         return p;
     if (p) /* a new image (exec) in the same process: the old one's connections end */
-        rsw_proc_end(e, p);
-    p = calloc(1, sizeof(*p));
-    if (!p)
-        abort();
-    p->input = input;
-    p->pid = pid;
-    p->ppid = -1;
-    p->start_ts = p->last_ts = ts;
-    p->open = rsw_map_new();
-    if (is_start) {
-        p->ppid = rsw_jint(line, "ppid", -1);
-        p->host = rsw_xstrdup(rsw_jstr(line, "host"));
-        p->exe = rsw_xstrdup(rsw_jstr(line, "exe"));
-        p->origin = rsw_xstrdup(rsw_jstr(line, "origin"));
-    }
+        proc_end(e, p);
+    p = rsw_proc_new(input, line, is_start);
     e->nprocs++;
     if (e->ptail)
         e->ptail->next = p;
@@ -209,33 +189,41 @@ static struct rsw_proc *rsw_proc_for(struct rsw_engine *e, int input, json_t *li
     return p;
 }
 
-static void rsw_loose(struct rsw_engine *e, json_t *line, const char *what)
+/* An error or signal on no connection (a listening socket): counted in the summary only. */
+static void loose(struct rsw_engine *e, const struct rsw_proc *p, json_t *line, const char *what,
+                  int signal)
 {
-    json_t *bt = json_object_get(line, "bt");
-    if (json_is_array(bt))
-        rsw_sym_frames(e->sym, bt, strcmp(what, "SIGPIPE") == 0);
-    rsw_summary_add_loose(e->sum, what, bt);
+    json_t *bt = json_object_get(line, K(BT));
+    json_t *frames = json_is_array(bt) ? rsw_modules_frames(p->modules, bt) : NULL;
+    if (frames)
+        rsw_sym_frames(e->sym, frames, signal);
+    rsw_summary_add_loose(e->sum, what, frames);
+    json_decref(frames);
 }
 
-static void rsw_handle(struct rsw_engine *e, json_t *line, int input)
+static void handle(struct rsw_engine *e, json_t *line, int input)
 {
-    const char *ev = json_string_value(json_object_get(line, "ev"));
-    long long ts = json_integer_value(json_object_get(line, "ts"));
-    rsw_flush_holds(e, ts, 0);
-    int is_start = strcmp(ev, "start") == 0;
-    struct rsw_proc *p = rsw_proc_for(e, input, line, is_start);
+    enum rsw_ev ev = rsw_ev_parse(rsw_jstr(line, K(EV), NULL)); /* the reader checked it */
+    long long ts = rsw_jint(line, K(TS), 0);
+    flush_holds(e, ts, 0);
+    struct rsw_proc *p = proc_for(e, input, line, ev == RSW_EV_START);
     if (ts > p->last_ts)
         p->last_ts = ts;
-    if (is_start)
+    if (ev == RSW_EV_START)
         return;
-    int killed = strcmp(ev, "signal") == 0 && rsw_jstr(line, "action") &&
-                 strcmp(rsw_jstr(line, "action"), "kill") == 0;
-    long long id = rsw_jint(line, "conn", -1);
+    if (ev == RSW_EV_MODULE) {
+        rsw_modules_add(p->modules, line);
+        return;
+    }
+    const char *action = rsw_jstr(line, K(ACTION), NULL);
+    int killed = ev == RSW_EV_SIGNAL && action && strcmp(action, "kill") == 0;
+    long long id = rsw_jint(line, K(CONN), -1);
     if (id < 0) {
-        if (strcmp(ev, "error") == 0 && rsw_jstr(line, "errno"))
-            rsw_loose(e, line, rsw_jstr(line, "errno"));
-        else if (strcmp(ev, "signal") == 0)
-            rsw_loose(e, line, "SIGPIPE");
+        const char *err = rsw_jstr(line, K(ERRNO), NULL);
+        if (ev == RSW_EV_ERROR && err)
+            loose(e, p, line, err, 0);
+        else if (ev == RSW_EV_SIGNAL)
+            loose(e, p, line, "SIGPIPE", 1);
     } else {
         char key[32];
         snprintf(key, sizeof key, "%lld", id);
@@ -247,31 +235,31 @@ static void rsw_handle(struct rsw_engine *e, json_t *line, int input)
         rsw_conn_apply(c, line, ev);
         struct rsw_conn *other = rsw_match_add(&e->mt, c);
         if (other)
-            rsw_unhold(e, other);
-        if (strcmp(ev, "accept") == 0 && c->local[0])
+            unhold(e, other);
+        if (ev == RSW_EV_ACCEPT && c->local[0])
             rsw_map_set(e->servers, c->local, p);
-        if (strcmp(ev, "close") == 0)
-            rsw_finish(e, c);
+        if (ev == RSW_EV_CLOSE)
+            finish(e, c);
     }
     if (killed) {
         p->killed_by = "SIGPIPE";
-        rsw_proc_end(e, p);
+        proc_end(e, p);
     }
 }
 
-static void rsw_input_end(struct rsw_engine *e, int input)
+static void input_end(struct rsw_engine *e, int input)
 {
     for (struct rsw_proc *p = e->phead; p; p = p->next)
         if (p->input == input && !p->ended)
-            rsw_proc_end(e, p);
+            proc_end(e, p);
 }
 
 /* Several hosts among the logs' first lines → ids carry the host. */
-static int rsw_multi_host(struct rsw_merge *m, int n)
+static int multi_host(struct rsw_merge *m, int n)
 {
     const char *first = NULL;
     for (int i = 0; i < n; i++) {
-        const char *h = rsw_jstr(rsw_merge_first(m, i), "host");
+        const char *h = rsw_jstr(rsw_merge_first(m, i), K(HOST), NULL);
         if (!h)
             continue;
         if (first && strcmp(first, h) != 0)
@@ -281,23 +269,44 @@ static int rsw_multi_host(struct rsw_merge *m, int n)
     return 0;
 }
 
-static void rsw_free_procs(struct rsw_engine *e)
+static void free_procs(struct rsw_engine *e)
 {
     struct rsw_proc *p = e->phead, *n;
     for (; p; p = n) {
         n = p->next;
-        rsw_map_free(p->open);
-        free(p->host);
-        free(p->exe);
-        free(p->origin);
-        free(p);
+        rsw_proc_free(p);
     }
+}
+
+/* The program `rstwatch run` left unobserved in one of the directories given, from the note it
+ * wrote there (RSW_NOT_OBSERVED_NOTE). name is a copy for the caller to free. */
+static struct rsw_watch watch_from_notes(char *const *args, int nargs)
+{
+    struct rsw_watch w = {0, NULL};
+    for (int i = 0; i < nargs && w.pid <= 0; i++) {
+        char *path;
+        struct stat st;
+        if (strcmp(args[i], "-") == 0 || stat(args[i], &st) != 0 || !S_ISDIR(st.st_mode))
+            continue;
+        if (asprintf(&path, "%s/%s", args[i], RSW_NOT_OBSERVED_NOTE) < 0)
+            abort();
+        json_t *note = json_load_file(path, 0, NULL);
+        free(path);
+        if (rsw_jint(note, "pid", 0) > 0) {
+            w.pid = rsw_jint(note, "pid", 0);
+            w.name = strdup(rsw_jstr(note, "name", "?"));
+            if (!w.name)
+                abort();
+        }
+        json_decref(note);
+    }
+    return w;
 }
 
 int rsw_report(char *const *args, int nargs, const struct rsw_report_opts *o, json_t **summary_out)
 {
     char **inputs = NULL;
-    int n = rsw_expand_inputs(args, nargs, &inputs);
+    int n = rsw_expand_inputs(args, nargs, o->quiet, &inputs);
     if (n < 0)
         return 2;
     struct rsw_skips sk = {.strict = o->strict, .quiet = o->quiet};
@@ -313,7 +322,7 @@ int rsw_report(char *const *args, int nargs, const struct rsw_report_opts *o, js
     e.sum = rsw_summary_new();
     e.sym = rsw_sym_new();
     rsw_match_init(&e.mt);
-    e.multi_host = rsw_multi_host(m, n);
+    e.multi_host = multi_host(m, n);
     e.ninputs = n;
     if (o->renderer) {
         e.rstate = o->renderer->begin(&o->ro);
@@ -334,16 +343,20 @@ int rsw_report(char *const *args, int nargs, const struct rsw_report_opts *o, js
             break;
         }
         if (rc == 2) {
-            rsw_input_end(&e, input);
+            input_end(&e, input);
             continue;
         }
-        rsw_handle(&e, line, input);
+        handle(&e, line, input);
         json_decref(line);
     }
     for (struct rsw_proc *p = e.phead; p; p = p->next)
-        rsw_proc_end(&e, p);
-    rsw_flush_holds(&e, 0, 1);
-    json_t *summary = rsw_summary_json(e.sum, e.phead, e.multi_host, &sk, inputs, n);
+        proc_end(&e, p);
+    flush_holds(&e, 0, 1);
+    struct rsw_watch noted =
+        o->watch.pid > 0 ? (struct rsw_watch){0, NULL} : watch_from_notes(args, nargs);
+    json_t *summary =
+        rsw_summary_json(e.sum, e.phead, noted.pid > 0 ? &noted : &o->watch, &sk, inputs, n);
+    free((char *)noted.name);
     if (o->renderer && o->renderer->end(e.rstate, summary) < 0) {
         if (!o->quiet)
             fprintf(stderr, "rstwatch: cannot write the report\n");
@@ -362,7 +375,7 @@ done:
     rsw_map_free(e.servers);
     rsw_summary_free(e.sum);
     rsw_sym_free(e.sym);
-    rsw_free_procs(&e);
+    free_procs(&e);
     rsw_merge_close(m);
 out:
     for (int i = 0; i < n; i++)

@@ -1,0 +1,66 @@
+/* conn_model.h: processes and connections, as the analyzer models them, and their state machine. */
+#ifndef RSW_CONN_MODEL_H
+#define RSW_CONN_MODEL_H
+#include "rsw_schema.h"
+#include "verdict.h"
+#include <jansson.h>
+
+/* A connection keeps at most this many timeline events; the rest are counted by kind. */
+#define RSW_MAX_EVENTS 24
+/* ... and at most this many error events (a loop writing after EPIPE makes thousands). */
+#define RSW_MAX_ERROR_EVENTS 4
+
+struct rsw_map;
+struct rsw_modules;
+
+struct rsw_proc {
+    int input; /* the log it came from */
+    long long pid, ppid;
+    char *host, *exe, *origin;
+    char *name;  /* what to call it: the start line's name (v2), else exe's base name */
+    int started; /* its start line was read */
+    struct rsw_modules *modules; /* module id → path and base (v2 logs) */
+    long long start_ts, last_ts;
+    int ended;             /* its log ended, it exec'd again, or SIGPIPE killed it */
+    const char *killed_by; /* "SIGPIPE" or NULL */
+    struct rsw_map *open;  /* conn id → struct rsw_conn * */
+    struct rsw_proc *next;
+};
+
+enum rsw_conn_state { RSW_OPEN, RSW_WAITING, RSW_HELD };
+
+struct rsw_conn {
+    struct rsw_proc *proc;
+    long long conn, fd;
+    char *family, *role, *local, *peer;
+    long long start_ts, end_ts;
+    long long bytes_in, bytes_out;
+    long long close_ts, close_bytes_in;
+    int established;
+    json_t *events;       /* stored EVENT objects (ts, ev, call, errno, ret, text, bt) */
+    long long dropped;    /* events beyond the limits above */
+    long long dropped_ts; /* the last one's time */
+    int stored_errors;
+    int connect_err_pending; /* a failed connect not (yet) followed by its error line */
+    json_t *dropped_kinds;   /* {"error EPIPE": n, ...} */
+    json_t *errnos;          /* every error event's errno: {"EPIPE": n} */
+    struct rsw_facts facts;  /* strings below are owned by the conn */
+    char *own[6];
+    enum rsw_conn_state state;
+    struct rsw_conn *partner;
+    char *tuple_key; /* set when indexed for both-ends matching */
+    struct rsw_conn *hprev, *hnext;
+};
+
+/* A process image from its first line (a start line when is_start); free with rsw_proc_free. */
+struct rsw_proc *rsw_proc_new(int input, const json_t *line, int is_start);
+void rsw_proc_free(struct rsw_proc *p);
+
+struct rsw_conn *rsw_conn_new(struct rsw_proc *p, long long id, long long ts);
+void rsw_conn_free(struct rsw_conn *c);
+/* Applies one log line of kind ev to the connection's state and timeline. */
+void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev);
+/* A matchable TCP connection: inet/inet6, established, both addresses known. */
+int rsw_conn_matchable(const struct rsw_conn *c);
+
+#endif
