@@ -36,6 +36,7 @@ static void after_fork_child(void)
 {
     rsw_busy();
     rsw_proc_after_fork();
+    rsw_mod_after_fork();
     rsw_ev_after_fork();
     rsw_log_after_fork();
     rsw_ev_start("fork");

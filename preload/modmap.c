@@ -87,6 +87,12 @@ const struct rsw_module *rsw_mod_find(uintptr_t ip)
     return NULL;
 }
 
+void rsw_mod_after_fork(void)
+{
+    /* another thread may have held it at fork: in the child it would stay locked forever */
+    pthread_mutex_init(&scan_lock, NULL);
+}
+
 size_t rsw_mod_count(void)
 {
     return __atomic_load_n(&nmods, __ATOMIC_ACQUIRE);

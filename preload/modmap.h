@@ -19,6 +19,8 @@ struct rsw_module {
 /* Scans the loaded objects: new ones get ids, vanished ones are marked unloaded. exe_path
  * names the main program (the loader gives it no name). Returns how many are new. */
 int rsw_mod_scan(const char *exe_path);
+/* In a forked child (one thread): the scan lock starts free. */
+void rsw_mod_after_fork(void);
 /* The module containing ip, or NULL. Async-signal-safe. */
 const struct rsw_module *rsw_mod_find(uintptr_t ip);
 /* Modules by discovery order: index 0 .. rsw_mod_count()-1 (id = index + 1). */
