@@ -8,8 +8,8 @@ import socket
 import subprocess
 import time
 
-from progs import (ClosedPort, Fail, Logs, Resetter, Skip, check, descendants, expect_error, expect_tree_logged,
-                   free_port, need, no_rstwatch_noise, num, rst_close, same, show, until, wait_port)
+from progs import (ClosedPort, Fail, HttpOnce, Logs, Resetter, Skip, check, descendants, expect_error,
+                   expect_tree_logged, free_port, need, no_rstwatch_noise, num, rst_close, same, show, until, wait_port)
 
 CASES = {}
 
@@ -43,16 +43,17 @@ http {{
 """
 
 
-def nginx_proxy(ctx, upstream_port, preload, tag):
+def nginx_proxy(ctx, upstream_port, preload, tag, env=None):
     """nginx (master + 2 workers) proxying to 127.0.0.1:upstream_port; one curl through it. Returns
-    (curl run, {pid: ppid} of nginx's processes, master pid, log dir)."""
+    (curl run, {pid: ppid} of nginx's processes, master pid, log dir); error.log is nginx-TAG/error.log."""
     d = ctx.mkdir(f"nginx-{tag}")
     port = free_port()
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
         f.write(NGINX_CONF.format(d=d, port=port, up=upstream_port))
     logdir = ctx.logdir(tag)
-    ng = ctx.start(["/usr/sbin/nginx", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")], preload, logdir)
+    ng = ctx.start(["/usr/sbin/nginx", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")], preload, logdir,
+                   env=env)
     try:
         wait_port(port, proc=ng.p)
         tree = until(lambda: (lambda t: t if len(t) == 3 else None)(descendants(ng.pid)), 5, "nginx's 2 workers")
@@ -102,6 +103,52 @@ def nginx_upstream_refused(ctx):
     nginx_case(ctx, ClosedPort, "ECONNREFUSED", "connect")
 
 
+@case
+def nginx_inject_refuse(ctx):
+    """The upstream listens, but RSTWATCH_INJECT=refuse,port=UP (read once by the master, inherited by the
+    forked workers): the worker's connect to it is refused by the kernel, nginx logs 'Connection refused'
+    and answers 502; the upstream never sees a connection."""
+    need("/usr/sbin/nginx", "curl")
+    up_bare, up_watched = HttpOnce(), HttpOnce()
+    try:
+        bare, _, _, _ = nginx_proxy(ctx, up_bare.port, False, "bare")
+        spec = f"refuse,port={up_watched.port}"
+        watched, tree, ng, logdir = nginx_proxy(ctx, up_watched.port, True, "watched", env={"RSTWATCH_INJECT": spec})
+    finally:
+        up_bare.close()
+        up_watched.close()
+    check(bare.rc == 0 and bare.stdout == "hello\n" and len(up_bare.accepted) == 1,
+          f"curl through nginx without the preload, to a listening upstream: {bare.describe()}\n"
+          f"  upstream accepted {up_bare.accepted}")
+    check(watched.rc == 0 and "502 Bad Gateway" in watched.stdout, f"curl through nginx with {spec}: {watched.describe()}")
+    check(up_watched.accepted == [], f"the upstream saw connections from nginx despite {spec}: {up_watched.accepted}")
+    no_rstwatch_noise(ng)
+    with open(ctx.path("nginx-watched", "error.log")) as f:
+        errlog = f.read()
+    check("connect() failed (111: Connection refused) while connecting to upstream" in errlog,
+          f"nginx's error.log does not say the upstream connect was refused:\n{errlog[-1500:]}")
+    logs = Logs(logdir)
+    expect_tree_logged(logs, tree, ng.pid)
+    peer = f"127.0.0.1:{up_watched.port}"
+    workers = [p for p in tree if p != ng.pid]
+    where = [p for p in workers if logs.of_pid(p) and any(e["ev"] == "inject" for e in logs.lines_of(p))]
+    check(len(where) == 1, f"the inject in exactly one worker's log, seen in {len(where)} (workers {workers}, master "
+                           f"{ng.pid}); logs:\n  {logs.listing()}")
+    lines = logs.lines_of(where[0])
+    inj = [e for e in lines if e["ev"] == "inject"]
+    check(len(inj) == 1 and inj[0].get("outcome") == "refuse" and inj[0].get("op") == "connect"
+          and inj[0].get("errno") == "ECONNREFUSED" and inj[0].get("spec") == spec and inj[0].get("rule") == 1,
+          f"nginx worker {where[0]}: one inject event, refuse/connect/ECONNREFUSED, rule 1 {spec}: "
+          f"{[show(e) for e in inj]}")
+    err = expect_error(lines, f"nginx worker {where[0]}", "ECONNREFUSED", "connect", peer, objs=("libc.so.6", "nginx"),
+                       count=1)
+    check(err.get("injected") is True and err["seq"] > inj[0]["seq"] and err.get("conn") == inj[0].get("conn"),
+          f"the worker's refused connect is the injected one (injected true, after the inject, same conn): "
+          f"{show(err)}\n  inject: {show(inj[0])}")
+    others = [e for e in logs.all() if e["ev"] in ("inject", "error") and e.get("pid") != where[0]]
+    check(not others, f"inject/error events outside the worker: {[show(e) for e in others]}")
+
+
 # ---- PostgreSQL -----------------------------------------------------------------------------------
 
 PGBIN = "/usr/lib/postgresql/15/bin"
@@ -135,16 +182,29 @@ class Postgres:
                        False, user=PGUSER if self.owner else None, timeout=60, tag="initdb")
         check(init.rc == 0, f"initdb: {init.describe()}")
 
-    def start(self, preload, tag):
-        self.port = free_port()
+    def start(self, preload, tag, env=None, port=None):
+        self.port = port or free_port()
         logdir = self.ctx.logdir(tag, owner=self.owner, mode=0o700)
         pm = self.ctx.start([f"{PGBIN}/postgres", "-D", self.data, "-p", str(self.port), "-c", "listen_addresses=127.0.0.1",
                              "-c", "unix_socket_directories=", "-c", "fsync=off", "-c", "shared_buffers=16MB",
                              "-c", "max_connections=10", "-c", "autovacuum=off"],
-                            preload, logdir, user=PGUSER if self.owner else None, tag=f"postgres-{tag}")
+                            preload, logdir, env=env, user=PGUSER if self.owner else None, tag=f"postgres-{tag}")
         wait_port(self.port, 20, proc=pm.p)
+        # listening is not ready: until startup is over it answers FATAL "the database system is starting up".
+        # postmaster.pid's 8th line is "ready" once it accepts connections (what pg_ctl waits for); reading it
+        # makes no connection that would show up in the logs.
+        until(lambda: self.ready(pm), 20, "postgres to accept connections (postmaster.pid: ready)")
         self.pm, self.logdir = pm, logdir
         return pm, logdir
+
+    def ready(self, pm):
+        check(pm.poll() is None, f"postgres exited during startup: {pm.describe()}")
+        try:
+            with open(os.path.join(self.data, "postmaster.pid")) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return False
+        return len(lines) >= 8 and lines[0].strip() == str(pm.pid) and lines[7].strip() == "ready"
 
     def stop(self):
         os.kill(self.pm.pid, signal.SIGINT)  # fast shutdown
@@ -220,6 +280,67 @@ def postgres_client_killed(ctx):
     expect_tree_logged(logs, tree, pm.pid)
     expect_error(logs.lines_of(backend), f"backend {backend}", {"ECONNRESET", "EPIPE"}, "write",
                  f"127.0.0.1:{client_port}", objs=("libc.so.6", "postgres"))
+
+
+PG_BIG = "select generate_series(1, 200000), repeat('x', 100)"  # about 21 MB of result rows
+PG_RESET_AFTER = 64 * 1024
+
+
+@case
+def postgres_backend_inject_reset(ctx):
+    """RSTWATCH_INJECT=reset,on=write,port=PGPORT,after=64KiB in the postmaster (inherited by the backend it
+    forks; for accepted connections port= is the local port): once the backend has sent 64 KiB of a large
+    result, its next send is reset: the kernel sends psql (not preloaded) a real RST, psql reports the lost
+    connection and exits 2, and the backend's log has the inject and the injected ECONNRESET on send."""
+    pg = Postgres(ctx)
+    runs = []
+    for preload in (False, True):
+        port = free_port()
+        spec = f"reset,on=write,port={port},after={PG_RESET_AFTER // 1024}KiB"
+        pm, logdir = pg.start(preload, "watched" if preload else "bare", port=port,
+                              env={"RSTWATCH_INJECT": spec} if preload else None)
+        try:
+            q = psql(ctx, pg.port, "-c", PG_BIG, "-c", "select 'after'")
+            q.wait(30)
+            tree = descendants(pm.pid)
+        finally:
+            pg.stop()
+        runs.append((q, pm, logdir, tree, spec))
+    bare, watched = runs[0][0], runs[1][0]
+    check(bare.rc == 0 and bare.stdout.count("\n") == 200001 and bare.stdout.endswith("|" + "x" * 100 + "\nafter\n"),
+          f"psql without the inject: {bare.describe()[:1500]}")
+    _, pm, logdir, tree, spec = runs[1]
+    check(watched.rc == 2 and "server closed the connection unexpectedly" in watched.stderr
+          and "after" not in watched.stdout, f"psql, its backend reset by {spec}: expected exit 2 and 'server closed the "
+                                              f"connection unexpectedly': {watched.describe()}")
+    ctx.note(f"psql: {' | '.join(watched.stderr.strip().splitlines())}")
+    msgs = [l.split("  ", 1)[-1] for l in pm.stderr.splitlines() if "could not send" in l or "connection to client" in l]
+    ctx.note(f"postgres (watched): {msgs[:2]}")
+    no_rstwatch_noise(pm)
+    logs = Logs(logdir)
+    injs = [e for e in logs.all() if e["ev"] == "inject"]
+    check(len(injs) == 1, f"one inject event over all of postgres's logs: {[show(e) for e in injs]}\n  {logs.listing()}")
+    inj = injs[0]
+    backend = inj["pid"]
+    lines = logs.lines_of(backend)
+    start = next(e for e in lines if e["ev"] == "start" and e.get("pid") == backend)
+    check(backend != pm.pid and start.get("origin") == "fork" and start.get("ppid") == pm.pid,
+          f"the inject is in a backend forked by the postmaster {pm.pid} (it has exited by now): {show(start)}")
+    tree[backend] = pm.pid
+    expect_tree_logged(logs, tree, pm.pid)
+    check(inj.get("outcome") == "reset" and inj.get("op") == "write" and inj.get("call") == "send"
+          and inj.get("errno") == "ECONNRESET" and inj.get("spec") == spec and inj.get("rule") == 1,
+          f"backend {backend}: inject event reset/write/send/ECONNRESET, rule 1 {spec}: {show(inj)}")
+    # the postmaster accepts, then forks the backend, which inherits the connection (same conn id and cookie)
+    acc = [e for e in logs.lines_of(pm.pid) if e["ev"] == "accept" and e.get("cookie") == inj.get("cookie")]
+    check(len(acc) == 1 and acc[0].get("local") == f"127.0.0.1:{port}" and acc[0].get("conn") == inj.get("conn"),
+          f"the injected connection (cookie {inj.get('cookie')}, conn {inj.get('conn')}) is one the postmaster "
+          f"accepted on 127.0.0.1:{port}: {[show(e) for e in acc]}")
+    err = expect_error(lines, f"backend {backend}", "ECONNRESET", "write", acc[0].get("peer"),
+                       objs=("libc.so.6", "postgres"), call="send", count=1)
+    check(err.get("injected") is True and err["seq"] > inj["seq"] and err.get("conn") == inj.get("conn")
+          and err.get("bytes_out", 0) >= PG_RESET_AFTER and err.get("tcp") == {"state": "CLOSE"},
+          f"backend {backend}: the injected ECONNRESET after {PG_RESET_AFTER} bytes out, tcp only its state: {show(err)}")
 
 
 @case

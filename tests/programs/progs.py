@@ -16,6 +16,9 @@ import threading
 import time
 
 PY = "/usr/bin/python3"  # Debian's interpreter, not whatever python3 comes first in PATH
+# The main program's module is named by the path it was started by: /usr/bin/python3 (the symlink), not its
+# target python3.11; obj_is(path, PY_OBJ) accepts both.
+PY_OBJ = "python3"
 SKIP = 77
 WATCHED = {"EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH",
            "EHOSTDOWN", "ENETDOWN", "ECONNABORTED"}
@@ -159,10 +162,17 @@ class Resetter:
 
 
 class HttpOnce:
-    """A loopback HTTP server in this driver answering 'hello\\n' to every request (bounded)."""
+    """A loopback HTTP server in this driver answering 'hello\\n' to every request (bounded). `accepted`:
+    the peer address of every connection it accepted, in order."""
 
     def __init__(self, body=b"hello\n"):
         import http.server
+        accepted = self.accepted = []
+
+        class S(http.server.ThreadingHTTPServer):
+            def verify_request(srv, request, client_address):
+                accepted.append(f"{client_address[0]}:{client_address[1]}")
+                return True
 
         class H(http.server.BaseHTTPRequestHandler):
             def do_GET(h):
@@ -173,7 +183,7 @@ class HttpOnce:
 
             def log_message(h, *a):
                 pass
-        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.srv = S(("127.0.0.1", 0), H)
         self.port = self.srv.server_address[1]
         self.thread = threading.Thread(target=self.srv.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
         self.thread.start()
