@@ -51,7 +51,8 @@ static int usage_error(const char *msg, const char *arg)
     return 2;
 }
 
-/* Finds librstwatch.so: $RSTWATCH_PRELOAD, else next to this executable. */
+/* Finds librstwatch.so: $RSTWATCH_PRELOAD, else relative to this executable: installed, in the
+ * private directory RSW_INSTALL_LIBDIR (bin/../lib/rstwatch); in the build tree, bin/../lib. */
 static int find_preload(char *out, size_t len)
 {
     const char *env = getenv("RSTWATCH_PRELOAD");
@@ -73,10 +74,10 @@ static int find_preload(char *out, size_t len)
     char *slash = strrchr(self, '/');
     if (slash)
         *slash = 0;
-    const char *cands[] = {"lib", RSW_INSTALL_LIBDIR};
+    const char *cands[] = {RSW_INSTALL_LIBDIR, "../lib"};
     char tried[2][PATH_MAX + 64];
     for (int i = 0; i < 2; i++) {
-        snprintf(tried[i], sizeof tried[i], "%s/../%s/librstwatch.so", self, cands[i]);
+        snprintf(tried[i], sizeof tried[i], "%s/%s/librstwatch.so", self, cands[i]);
         char real[PATH_MAX];
         if (access(tried[i], R_OK) == 0 && realpath(tried[i], real)) {
             snprintf(out, len, "%s", real);

@@ -7,7 +7,11 @@
 
 /* Every step of a sample is its own function and keeps its own stack frame even at -O2, so a
  * backtrace taken inside it (by rstwatch, gdb or perf) names it. */
+#if __has_attribute(noclone) /* gcc only; clang has no clones to prevent */
 #define SAMPLE_STEP __attribute__((noinline, noclone))
+#else
+#define SAMPLE_STEP __attribute__((noinline))
+#endif
 
 /* Start a program's output: line-buffered stdout (a process killed by SIGPIPE loses nothing it
  * printed before), lines prefixed by ROLE ("client", "server", "writer", ...). Times are relative

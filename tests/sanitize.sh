@@ -1,7 +1,8 @@
 #!/bin/bash
 # tests/sanitize.sh: builds the tree with clang under AddressSanitizer+UndefinedBehaviorSanitizer and
-# runs the unit and analyzer tests there, then builds it with gcc under ThreadSanitizer and runs the
-# multi-threaded torture test (32 threads through librstwatch.so). Any sanitizer report fails.
+# runs the unit, analyzer and fuzz-regression tests there, then builds it with gcc under
+# ThreadSanitizer and runs the multi-threaded torture test (32 threads through librstwatch.so).
+# Any sanitizer report fails.
 #   tests/sanitize.sh [-b BUILD_PREFIX] [asan] [tsan]     (default: both, in build-asan and build-tsan)
 set -euo pipefail
 
@@ -24,7 +25,7 @@ export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:strict_string_checks=1:detec
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 export TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1
 
-# GCC-only attributes (noclone) are not worth a clang error. The sanitizer runtime is linked as a shared library (-shared-libsan) so that librstwatch.so, which
+# The sanitizer runtime is linked as a shared library (-shared-libsan) so that librstwatch.so, which
 # links with --no-undefined, can be built and preloaded into the instrumented test programs.
 # An rpath finds it, so the tests can also be rerun by hand with ctest in that build dir.
 sanlib="-shared-libsan -Wl,-rpath,$(dirname "$(clang -print-file-name=libclang_rt.asan-x86_64.so)")"
@@ -47,12 +48,14 @@ for part in "${parts[@]}"; do
     case $part in
     asan)
         d=$prefix-asan
-        echo "== ASan+UBSan (clang): unit and analyzer tests in $d"
-        configure "$d" address,undefined -DCMAKE_C_COMPILER=clang -DCMAKE_C_FLAGS=-Wno-unknown-attributes \
-            -DCMAKE_EXE_LINKER_FLAGS="$sanlib" -DCMAKE_SHARED_LINKER_FLAGS="$sanlib"
+        echo "== ASan+UBSan (clang): unit, analyzer and fuzz-regression tests in $d"
+        configure "$d" address,undefined -DCMAKE_C_COMPILER=clang \
+            -DCMAKE_EXE_LINKER_FLAGS="$sanlib" -DCMAKE_SHARED_LINKER_FLAGS="$sanlib" \
+            -DCMAKE_MODULE_LINKER_FLAGS="$sanlib"
         build "$d"
-        # analyzer_e2e and analyzer_cli also run the ASan-built preload inside ASan-built programs.
-        (cd "$d" && ctest -j2 --output-on-failure -R '^(unit_|analyzer_)' -E '^browser') || status=1
+        # analyzer.e2e and analyzer.cli also run the ASan-built preload inside ASan-built programs;
+        # fuzz.* replay the inputs that once crashed a harness (tests/fuzz/regress/).
+        (cd "$d" && ctest -j2 --output-on-failure -L '^(unit|analyzer|fuzz)$' -LE browser) || status=1
         ;;
     tsan)
         d=$prefix-tsan

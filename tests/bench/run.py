@@ -14,6 +14,10 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import rswtest  # noqa: E402
+
 PARTS = ("overhead", "calls", "errcost", "analyzer")
 TARGET_INSTR = 25
 
@@ -74,12 +78,9 @@ class Bench:
         return d
 
     def env(self, preload, **extra):
-        e = {k: v for k, v in os.environ.items() if not k.startswith("RSTWATCH_") and k != "LD_PRELOAD"}
         if preload:
-            e["LD_PRELOAD"] = preload
-            e["RSTWATCH_LOG"] = self.logdir()
-        e.update(extra)
-        return e
+            return rswtest.watched_env(preload, **{"RSTWATCH_LOG": self.logdir(), **extra})
+        return rswtest.watched_env(None, **extra)
 
     def pinned(self):
         """Context for the timed workloads: on one CPU (unless --no-pin), so that both processes of a

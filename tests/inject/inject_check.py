@@ -3,64 +3,23 @@
 with RSTWATCH_INJECT against real peers on loopback (this driver's own threads: another process than
 the program), then checks what the program saw, what the peer saw, and the log's inject/error events."""
 
-import argparse
 import glob
 import http.server
-import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 
-CASES = {}
-SKIP = 77
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import rswtest  # noqa: E402
+from rswtest import Fail, Scratch, Skip, check, fields, load_log, only, select, show, watched_env  # noqa: E402
 
-
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def case(fn):
-    CASES[fn.__name__] = fn
-    return fn
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def show(ev):
-    return json.dumps(ev, separators=(",", ":"))[:600]
-
-
-def fields(ev, /, **want):
-    for k, v in want.items():
-        seen = ev.get(k, "<absent>")
-        check(seen == v and type(seen) is type(v),
-              f"{ev.get('ev') or ev.get('what')} {'event' if 'ev' in ev else 'line'}: {k} expected {v!r}, "
-              f"seen {seen!r}\n  in {show(ev)}")
-
-
-def select(log, ev, **match):
-    return [e for e in log if e["ev"] == ev and all(e.get(k) == v for k, v in match.items())]
-
-
-def only(log, ev, **match):
-    found = select(log, ev, **match)
-    listing = "\n  ".join(show(e) for e in log)
-    check(len(found) == 1, f"expected one {ev} event {match}, seen {len(found)}; the log:\n  {listing}")
-    return found[0]
+CASES, case = rswtest.registry()
 
 
 # ---- peers ---------------------------------------------------------------------------------------
@@ -142,8 +101,7 @@ class Run:
                       for line in out.splitlines() if line.strip()]
         self.log = []
         for path in sorted(glob.glob(os.path.join(logdir, "*.jsonl"))):
-            with open(path, encoding="utf-8") as f:
-                self.log += [json.loads(line) for line in f if line.strip()]
+            self.log += load_log(path)
         self.log.sort(key=lambda e: (e["pid"], e["seq"]))
 
     def of(self, what):
@@ -153,26 +111,22 @@ class Run:
         return f"rc={self.rc}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
 
 
-class Ctx:
+class Ctx(Scratch):
     def __init__(self, lib, prog):
+        super().__init__("rsw-inject-")
         self.lib, self.prog = lib, prog
-        self.tmp = tempfile.mkdtemp(prefix="rsw-inject-")
         self.nrun = 0
 
     def run(self, argv, inject, timeout=30):
         self.nrun += 1
         logdir = os.path.join(self.tmp, f"log{self.nrun}")
         os.mkdir(logdir)
-        env = dict(os.environ, LD_PRELOAD=self.lib, RSTWATCH_LOG=logdir, RSTWATCH_INJECT=inject)
-        env.pop("RSTWATCH_EVENTS", None)
+        env = watched_env(self.lib, RSTWATCH_LOG=logdir, RSTWATCH_INJECT=inject)
         p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
         return Run(p.returncode, p.stdout, p.stderr, logdir)
 
     def prog_run(self, *args, inject, timeout=30):
         return self.run([self.prog, *map(str, args)], inject, timeout)
-
-    def cleanup(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 def injected_error(run, outcome, rule, spec, call, op, errno, error_call=None):
@@ -437,8 +391,7 @@ def count_limit(ctx):
 @case
 def reset_accept(ctx):
     """reset,on=accept: the server's accepted connection is reset at once; the client gets the RST."""
-    env = dict(os.environ, LD_PRELOAD=ctx.lib, RSTWATCH_LOG=os.path.join(ctx.tmp, "srvlog"),
-               RSTWATCH_INJECT="reset,on=accept")
+    env = watched_env(ctx.lib, RSTWATCH_LOG=os.path.join(ctx.tmp, "srvlog"), RSTWATCH_INJECT="reset,on=accept")
     os.mkdir(env["RSTWATCH_LOG"])
     p = subprocess.Popen([ctx.prog, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True)
@@ -552,40 +505,5 @@ def curl_refuse(ctx):
     injected_error(run, "refuse", 1, spec, "connect", "connect", "ECONNREFUSED", "getsockopt")
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--lib", required=True)
-    ap.add_argument("--prog", required=True)
-    ap.add_argument("--table", nargs="*", help="check that these are exactly the cases")
-    ap.add_argument("case", nargs="*")
-    a = ap.parse_args()
-    if a.table is not None:
-        missing = set(CASES) ^ set(a.table)
-        print(f"cases not in both lists: {sorted(missing)}" if missing else "table ok")
-        return 1 if missing else 0
-    if not os.path.exists(a.lib):
-        print(f"skip: no preload at {a.lib}", file=sys.stderr)
-        return SKIP
-    names = a.case or list(CASES)
-    rc = 0
-    for name in names:
-        ctx = Ctx(os.path.abspath(a.lib), os.path.abspath(a.prog))
-        t0 = time.monotonic()
-        try:
-            CASES[name](ctx)
-            print(f"ok {name} ({time.monotonic() - t0:.1f}s)")
-        except Skip as e:
-            print(f"skip {name}: {e}", file=sys.stderr)
-            rc = rc or SKIP
-        except Exception as e:
-            print(f"FAIL {name}: {e}", file=sys.stderr)
-            if not isinstance(e, Fail):
-                traceback.print_exc()
-            rc = 1
-        finally:
-            ctx.cleanup()
-    return rc
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(rswtest.main(__doc__, CASES, lambda a: Ctx(a.lib, os.path.abspath(a.prog)), ["--prog"]))

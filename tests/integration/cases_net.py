@@ -4,8 +4,8 @@ import os
 import re
 import subprocess
 
-from rswlog import (MISSING, WATCHED_ERRNOS, Fail, case, check, conn_of, fields, has_sym, kv, load_log, only,
-                    out_line, select, show, start_line, tcp_fields)
+from rswlog import case, conn_of, kv, out_line, start_line, tcp_fields
+from rswtest import MISSING, WATCHED_ERRNOS, Fail, check, fields, has_sym, load_log, only, select, show
 
 
 # 1. refused blocking connect ---------------------------------------------------------------------

@@ -3,8 +3,8 @@
 import os
 import re
 
-from rswlog import (MISSING, case, check, conn_of, fields, has_sym, load_log, normalize, only, out_line,
-                    parse_lines, select, show)
+from rswlog import case, conn_of, normalize, out_line
+from rswtest import MISSING, check, fields, has_sym, load_log, only, parse_text, select, show
 
 
 # 9. fork -----------------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def config_log_pattern(ctx):
 def config_log_stderr(ctx):
     run = ctx.run("t_connect", "block", env={"RSTWATCH_LOG": "stderr"})
     run.expect_rc(0)
-    lines = parse_lines(run.stderr, "stderr", run.t0, run.t1)
+    lines = parse_text(run.stderr, "stderr", run.t0, run.t1)
     fields(only(lines, "error"), errno="ECONNREFUSED")
     check(run.log_files() == [] and not [f for f in os.listdir(run.cwd) if f.endswith(".jsonl")], "a log file was written")
 

@@ -5,7 +5,8 @@ import signal
 import subprocess
 import time
 
-from rswlog import (case, check, conn_of, fields, has_sym, kv, load_log, only, out_line, select, show, syms)
+from rswlog import case, conn_of, kv, out_line
+from rswtest import check, fields, has_sym, load_log, only, select, show, syms
 
 
 # 3. write after the peer closed: death by SIGPIPE ------------------------------------------------

@@ -15,7 +15,12 @@ import subprocess
 import sys
 import time
 
-failures = []
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import rswtest  # noqa: E402
+
+soft = rswtest.Soft()
+failures = soft.failures
 
 
 def sh(*cmd):
@@ -110,9 +115,4 @@ def main():
 
 if __name__ == "__main__":
     main()
-    if failures:
-        print("FAIL: samples/run left something behind or misbehaved")
-        for f in failures:
-            print(f"  - {f}")
-        sys.exit(1)
-    print("PASS: nothing left behind")
+    sys.exit(soft.finish("nothing left behind", "samples/run left something behind or misbehaved"))

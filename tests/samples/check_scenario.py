@@ -15,6 +15,10 @@ import re
 import subprocess
 import sys
 
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import rswtest  # noqa: E402
+
 # Per scenario: the client's log events that matter, in order (each a dict of fields that must match
 # exactly), its exit status, its connection's verdict, and the function a backtrace must name.
 SCENARIOS = {
@@ -57,24 +61,17 @@ SCENARIOS = {
         killed_by="SIGPIPE"),
 }
 NOTABLE = ("error", "eof", "signal")
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-    return cond
+soft = rswtest.Soft()
+check = soft.check
 
 
 def read_log(path):
-    events = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                events.append(json.loads(line))
-            except ValueError:
-                failures.append(f"{path}:{n}: not JSON: {line[:120]!r}")
-    return events
+    """The log's events, every line valid (rswtest.load_log); [] and a failure if it is not."""
+    try:
+        return rswtest.load_log(path)
+    except rswtest.Fail as e:
+        check(False, str(e))
+        return []
 
 
 def main():
@@ -187,9 +184,4 @@ def scenario_specific(name, sdir, client, output):
 
 if __name__ == "__main__":
     main()
-    if failures:
-        print(f"FAIL: {sys.argv[4]}")
-        for f in failures:
-            print(f"  - {f}")
-        sys.exit(1)
-    print(f"PASS: {sys.argv[4]}")
+    sys.exit(soft.finish(sys.argv[4], sys.argv[4]))

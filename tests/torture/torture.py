@@ -2,55 +2,40 @@
 """torture.py: the torture cases of issue 6, one per CTest entry: runs the tort_* programs with (and
 where behaviour must not change, without) librstwatch.so and checks their logs line by line."""
 
-import argparse
 import glob
-import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
-KINDS = {"start", "connect", "connected", "accept", "adopt", "eof", "shutdown", "close", "error",
-         "signal", "inject", "io", "module"}
+sys.dont_write_bytecode = True  # keep the source tree clean
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import rswtest  # noqa: E402
+from rswtest import Fail, Scratch, check, diff, load_cut_log, load_log, status, watched_env  # noqa: E402
+
+CASES, case = rswtest.registry()
 # The faults the threads of threads_inject meet at random (seeded), one run each.
 INJECT_SPECS = ["reset,on=read,prob=0.1,seed=7",
                 "reset,on=write,prob=0.05,seed=9;reset,on=read,prob=0.05,seed=3"]
 
 
-class Fail(Exception):
-    pass
-
-
-class Skip(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-class Env:
+class Env(Scratch):
     def __init__(self, a):
+        super().__init__("rsw-torture-")
         self.lib = a.lib
-        self.bindir = a.bindir
-        self.tmp = tempfile.mkdtemp(prefix="rsw-torture-")
+        self.bindir = os.path.abspath(a.bindir)
 
     def prog(self, name):
         return os.path.join(self.bindir, name)
 
     def env(self, preload, **extra):
-        e = {k: v for k, v in os.environ.items() if not k.startswith("RSTWATCH_") and k != "LD_PRELOAD"}
-        if preload:
-            e["LD_PRELOAD"] = self.lib
-            # RSW_TORTURE_ENV="VAR=VALUE ...": extra settings of every preloaded run (sanitize.sh)
-            e.update(kv.split("=", 1) for kv in os.environ.get("RSW_TORTURE_ENV", "").split())
-        e.update(extra)
-        return e
+        if not preload:
+            return watched_env(None, **extra)
+        # RSW_TORTURE_ENV="VAR=VALUE ...": extra settings of every preloaded run (sanitize.sh)
+        settings = dict(kv.split("=", 1) for kv in os.environ.get("RSW_TORTURE_ENV", "").split())
+        return watched_env(self.lib, **{**settings, **extra})
 
     def logdir(self, name):
         d = os.path.join(self.tmp, name)
@@ -65,41 +50,6 @@ class Env:
         return p
 
 
-def status(rc):
-    return f"killed by {signal.Signals(-rc).name}" if rc < 0 else f"exit {rc}"
-
-
-def parse_log(path, allow_cut_last=False):
-    """Every line of path as an event; each must be one complete, valid JSON object with the common
-    fields. allow_cut_last: the file may end in an unterminated fragment (returned separately)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    parts = data.split(b"\n")
-    tail = parts.pop()  # after the last newline: empty unless the last line was cut
-    check(allow_cut_last or not tail, f"{path}: the last line has no newline: {tail[:200]!r}")
-    events = []
-    for n, raw in enumerate(parts, 1):
-        try:
-            ev = json.loads(raw)
-        except ValueError as e:
-            raise Fail(f"{path}:{n}: not JSON ({e}): {raw[:300]!r}")
-        check(isinstance(ev, dict), f"{path}:{n}: not an object")
-        for k in ("v", "ts", "seq", "pid", "tid"):
-            check(type(ev.get(k)) is int, f"{path}:{n}: field {k} missing or not an integer: {raw[:300]!r}")
-        check(ev["v"] == 2, f"{path}:{n}: v={ev['v']}")
-        check(ev.get("ev") in KINDS, f"{path}:{n}: unknown ev {ev.get('ev')!r}")
-        events.append(ev)
-    return events, tail
-
-
-def check_seq(path, events):
-    """One process's lines: seq 0, 1, 2 ... with no gap and no repeat."""
-    seqs = sorted(e["seq"] for e in events)
-    check(seqs == list(range(len(seqs))),
-          f"{path}: seq numbers are not 0..{len(seqs) - 1} without gaps: first anomaly near "
-          f"{next((i for i, s in enumerate(seqs) if s != i), None)}")
-
-
 def one_log(d):
     files = glob.glob(os.path.join(d, "*.jsonl"))
     check(len(files) == 1, f"expected one log file in {d}, found {len(files)}: {files}")
@@ -107,7 +57,8 @@ def one_log(d):
 
 
 # ---- 32 threads x 200 connections with injected resets ---------------------------------------
-def case_threads_inject(env, threads=32, conns=200):
+@case
+def threads_inject(env, threads=32, conns=200):
     server = subprocess.Popen([env.prog("tort_threads"), "serve"], env=env.env(False), stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
@@ -137,8 +88,7 @@ def threads_round(env, port, threads, conns, spec, n):
     check(not others, f"connections failed with {others}, only injected ECONNRESETs were expected")
 
     path = one_log(d)
-    events, _ = parse_log(path)
-    check_seq(path, events)
+    events = load_log(path)
     by_seq = sorted(events, key=lambda e: e["seq"])
     injects = [e for e in by_seq if e["ev"] == "inject"]
     errors = [e for e in by_seq if e["ev"] == "error"]
@@ -175,7 +125,8 @@ def threads_round(env, port, threads, conns, spec, n):
 
 
 # ---- 100 forked children, each meeting EPIPE ---------------------------------------------------
-def case_fork_children(env, n=100):
+@case
+def fork_children(env, n=100):
     d = env.logdir("fork")
     p = env.run([env.prog("tort_fork"), str(n)], True, RSTWATCH_LOG=d)
     check(p.returncode == 0, f"tort_fork: {status(p.returncode)}")
@@ -188,8 +139,7 @@ def case_fork_children(env, n=100):
     check(set(files) == set(children) | {parent}, "the log files' pids are not the parent's and the children's")
     for pid in children:
         path = files[pid]
-        events, _ = parse_log(path)
-        check_seq(path, events)
+        events = load_log(path)
         check(all(e["pid"] == pid for e in events), f"{path}: a line with another pid")
         start = events[0]
         check(start["ev"] == "start" and start.get("origin") == "fork" and start.get("ppid") == parent,
@@ -197,8 +147,7 @@ def case_fork_children(env, n=100):
         errs = [e for e in events if e["ev"] == "error"]
         check(len(errs) == 1 and errs[0].get("errno") == "EPIPE" and errs[0].get("call") == "write",
               f"{path}: expected one EPIPE error from write, got {errs}")
-    pevents, _ = parse_log(files[parent])
-    check_seq(files[parent], pevents)
+    pevents = load_log(files[parent])
     check(not [e for e in pevents if e["ev"] == "error"], "the parent's log holds an error event")
     check(all(e["pid"] == parent for e in pevents), "the parent's log holds a child's line")
     print(f"fork_children: {n} children, {n + 1} logs, every line checked")
@@ -217,12 +166,8 @@ def daemon(env, mode, *extra):
     plain, watched = outs
     check("read fd 1=-1 errno=ECONNRESET" in plain, f"the program did not meet ECONNRESET:\n{plain}")
     if plain != watched:
-        import difflib
-        diff = "".join(difflib.unified_diff(plain.splitlines(True), watched.splitlines(True),
-                                            "without preload", "with librstwatch.so"))
-        raise Fail(f"the program observed different results with the preload:\n{diff}")
-    events, _ = parse_log(one_log(d))
-    check_seq(d, events)
+        raise Fail(f"the program observed different results with the preload:\n{diff(plain, watched)}")
+    events = load_log(one_log(d))
     errs = [e for e in events if e["ev"] == "error"]
     check(len(errs) == 1, f"expected one error event, got {len(errs)}: {errs}")
     e = errs[0]
@@ -231,26 +176,31 @@ def daemon(env, mode, *extra):
     print(f"daemon {mode} {' '.join(extra)}: identical output ({len(plain.splitlines())} lines), ECONNRESET logged on fd 1")
 
 
-def case_daemon_loop(env):
+@case
+def daemon_loop(env):
     daemon(env, "loop")
 
 
-def case_daemon_range(env):
+@case
+def daemon_range(env):
     daemon(env, "range")
 
 
-def case_daemon_closefrom(env):
+@case
+def daemon_closefrom(env):
     daemon(env, "closefrom")
 
 
-def case_daemon_top_fd(env):
+@case
+def daemon_top_fd(env):
     """The program takes the highest fd it may use (soft limit - 1), where the library parks its own
     fds when the hard limit leaves no room above; the error's backtrace comes after."""
     daemon(env, "loop", "top")
 
 
 # ---- SIGKILL in the middle of a burst ------------------------------------------------------------
-def case_sigkill_burst(env):
+@case
+def sigkill_burst(env):
     for i, delay in enumerate((0.0, 0.01, 0.05, 0.1, 0.2)):
         d = env.logdir(f"kill{i}")
         p = subprocess.Popen([env.prog("tort_burst"), "200"], env=env.env(True, RSTWATCH_LOG=d),
@@ -261,8 +211,7 @@ def case_sigkill_burst(env):
         p.wait()
         check(p.returncode == -signal.SIGKILL, f"tort_burst: {status(p.returncode)}")
         path = one_log(d)
-        events, tail = parse_log(path, allow_cut_last=True)
-        check_seq(path, events)
+        events, tail = load_cut_log(path)
         order = [e["seq"] for e in events]
         check(order == sorted(order), f"{path}: lines out of seq order")
         errs = sum(1 for e in events if e["ev"] == "error")
@@ -277,21 +226,19 @@ SIGPIPE_MODES = ["default", "signal", "signal_ign", "sysv_signal", "bsd_signal",
                  "blocked_sigtimedwait", "blocked_handler"]
 
 
-def case_sigpipe_ways(env):
+@case
+def sigpipe_ways(env):
     bad = []
     for mode in SIGPIPE_MODES:
         plain = env.run([env.prog("tort_sigpipe"), mode], False)
         d = env.logdir(f"sigpipe-{mode}")
         watched = env.run([env.prog("tort_sigpipe"), mode], True, RSTWATCH_LOG=d)
         if (plain.stdout, plain.returncode) != (watched.stdout, watched.returncode):
-            import difflib
-            diff = "".join(difflib.unified_diff(plain.stdout.splitlines(True), watched.stdout.splitlines(True),
-                                                "without preload", "with librstwatch.so"))
-            bad.append(f"{mode}: without: {status(plain.returncode)}, with: {status(watched.returncode)}\n{diff}")
+            bad.append(f"{mode}: without: {status(plain.returncode)}, with: {status(watched.returncode)}\n"
+                       f"{diff(plain.stdout, watched.stdout)}")
             continue
         check(plain.returncode in (7, -signal.SIGPIPE), f"{mode}: tort_sigpipe: {status(plain.returncode)}\n{plain.stdout}")
-        events, _ = parse_log(one_log(d))
-        check_seq(d, events)
+        events = load_log(one_log(d))
         sigs = [e for e in events if e["ev"] == "signal"]
         calls = re.findall(r"handler_calls=(\d+)", watched.stdout)  # the last line's is final
         handled = int(calls[-1]) if calls else 0
@@ -309,30 +256,5 @@ def case_sigpipe_ways(env):
         raise Fail("observable behaviour changed with the preload:\n" + "\n".join(bad))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--lib", required=True)
-    ap.add_argument("--bindir", required=True)
-    ap.add_argument("case")
-    a = ap.parse_args()
-    fn = globals().get(f"case_{a.case}")
-    if not fn:
-        sys.exit(f"torture.py: unknown case {a.case}")
-    if not os.path.exists(a.lib):
-        print(f"torture.py: {a.lib} not built", file=sys.stderr)
-        sys.exit(77)
-    env = Env(a)
-    try:
-        fn(env)
-    except Skip as e:
-        print(f"SKIP: {e}", file=sys.stderr)
-        sys.exit(77)
-    except Fail as e:
-        print(f"FAIL: {a.case}: {e}", file=sys.stderr)
-        sys.exit(1)
-    finally:
-        shutil.rmtree(env.tmp, ignore_errors=True)
-
-
 if __name__ == "__main__":
-    main()
+    sys.exit(rswtest.main(__doc__, CASES, Env, ["--bindir"]))
