@@ -14,7 +14,7 @@ static void unix_path(const struct sockaddr *sa, socklen_t len, char out[108])
     if (n > sizeof un->sun_path)
         n = sizeof un->sun_path;
     if (n == 0)
-        return; /* unnamed */
+        return;                 /* unnamed */
     if (un->sun_path[0] == 0) { /* abstract: "@name" */
         size_t l = strnlen(un->sun_path + 1, n - 1);
         if (l > 106)
@@ -101,9 +101,8 @@ static int addr_match(const struct rsw_inj_rule *r, const struct rsw_inj_conn *c
     }
     if (RSW_INJ_HAS(r, RSW_INJ_K_PORT)) {
         /* the remote port; for accepted connections the local one; inherited: either */
-        int m = c->family != AF_UNIX &&
-                ((c->side != RSW_INJ_ACCEPT && c->peer_port == r->port) ||
-                 (c->side != RSW_INJ_CONNECT && c->local_port == r->port));
+        int m = c->family != AF_UNIX && ((c->side != RSW_INJ_ACCEPT && c->peer_port == r->port) ||
+                                         (c->side != RSW_INJ_CONNECT && c->local_port == r->port));
         if (!m)
             return 0;
     }
@@ -151,8 +150,8 @@ static int take_firing(struct rsw_inj_rule *r)
     do {
         if (RSW_INJ_HAS(r, RSW_INJ_K_COUNT) && f >= r->count)
             return 0;
-    } while (!__atomic_compare_exchange_n(&r->fired, &f, f + 1, 1, __ATOMIC_RELAXED,
-                                          __ATOMIC_RELAXED));
+    } while (
+        !__atomic_compare_exchange_n(&r->fired, &f, f + 1, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     return 1;
 }
 
@@ -164,8 +163,8 @@ int rsw_inj_select(struct rsw_inj_rules *rs, uint32_t mask, unsigned call, uint6
         if (!((mask >> i) & 1) || !(r->on & call))
             continue;
         if (RSW_INJ_HAS(r, RSW_INJ_K_AFTER)) {
-            uint64_t moved = ((r->on & RSW_INJ_READ) ? bytes_in : 0) +
-                             ((r->on & RSW_INJ_WRITE) ? bytes_out : 0);
+            uint64_t moved =
+                ((r->on & RSW_INJ_READ) ? bytes_in : 0) + ((r->on & RSW_INJ_WRITE) ? bytes_out : 0);
             if (!(call & (RSW_INJ_READ | RSW_INJ_WRITE)) || moved < r->after)
                 continue;
         }

@@ -27,8 +27,8 @@ static const struct {
                        RSW_INJ_ACCEPT | RSW_INJ_READ | RSW_INJ_WRITE,
                        "on=accept, read, write or any"},
     [RSW_INJ_EPIPE] = {"epipe", RSW_INJ_WRITE, RSW_INJ_WRITE, "on=write"},
-    [RSW_INJ_TIMEOUT] = {"timeout", RSW_INJ_CONNECT | RSW_INJ_READ | RSW_INJ_WRITE,
-                         RSW_INJ_CONNECT, "on=connect, read, write or any"},
+    [RSW_INJ_TIMEOUT] = {"timeout", RSW_INJ_CONNECT | RSW_INJ_READ | RSW_INJ_WRITE, RSW_INJ_CONNECT,
+                         "on=connect, read, write or any"},
     [RSW_INJ_UNREACHABLE] = {"unreachable", RSW_INJ_CONNECT, RSW_INJ_CONNECT, "on=connect"},
 };
 #define N_OUTCOMES (sizeof outcomes / sizeof outcomes[0])
@@ -149,7 +149,10 @@ static int number(const char *p, size_t l, uint64_t lo, uint64_t hi, uint64_t *v
 
 static int size_value(const char *p, size_t l, uint64_t *v)
 {
-    static const struct { const char *unit; unsigned shift; } units[] = {
+    static const struct {
+        const char *unit;
+        unsigned shift;
+    } units[] = {
         {"", 0}, {"B", 0}, {"KiB", 10}, {"MiB", 20}, {"GiB", 30},
     };
     size_t used;
@@ -167,8 +170,13 @@ static int size_value(const char *p, size_t l, uint64_t *v)
 
 static int duration_value(const char *p, size_t l, uint64_t *ns)
 {
-    static const struct { const char *unit; uint64_t ns; } units[] = {
-        {"us", 1000}, {"ms", 1000000}, {"s", 1000000000},
+    static const struct {
+        const char *unit;
+        uint64_t ns;
+    } units[] = {
+        {"us", 1000},
+        {"ms", 1000000},
+        {"s", 1000000000},
     };
     uint64_t v;
     size_t used;
@@ -284,9 +292,15 @@ bad:
 
 static int on_value(const char *p, size_t l, unsigned allowed, unsigned *on)
 {
-    static const struct { const char *name; unsigned bits; } names[] = {
-        {"connect", RSW_INJ_CONNECT}, {"accept", RSW_INJ_ACCEPT}, {"read", RSW_INJ_READ},
-        {"write", RSW_INJ_WRITE},     {"any", ~0u},
+    static const struct {
+        const char *name;
+        unsigned bits;
+    } names[] = {
+        {"connect", RSW_INJ_CONNECT},
+        {"accept", RSW_INJ_ACCEPT},
+        {"read", RSW_INJ_READ},
+        {"write", RSW_INJ_WRITE},
+        {"any", ~0u},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if (strlen(names[i].name) == l && !memcmp(p, names[i].name, l)) {
@@ -405,8 +419,8 @@ static int check_rule(struct ctx *c, struct rsw_inj_rule *r, const char *pos[RSW
     }
     if (r->outcome == RSW_INJ_UNREACHABLE && r->peer.family == AF_UNIX) {
         const char *p = pos[RSW_INJ_K_PEER] + 5;
-        return fail(c, "UNIX peer %t does not apply to unreachable%@ (it is for IPv4 and IPv6)",
-                    p, strlen(r->peer.path), p);
+        return fail(c, "UNIX peer %t does not apply to unreachable%@ (it is for IPv4 and IPv6)", p,
+                    strlen(r->peer.path), p);
     }
     return 0;
 }
@@ -453,8 +467,7 @@ static int parse_rule(struct ctx *c, struct rsw_inj_rule *r, const char *a, cons
     return check_rule(c, r, pos);
 }
 
-int rsw_inj_parse(const char *spec, size_t len, struct rsw_inj_rules *out, char *err,
-                  size_t errlen)
+int rsw_inj_parse(const char *spec, size_t len, struct rsw_inj_rules *out, char *err, size_t errlen)
 {
     struct ctx c = {spec, err, errlen, 0};
     memset(out, 0, sizeof *out);

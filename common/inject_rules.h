@@ -7,9 +7,9 @@
 #include <sys/socket.h>
 
 #define RSW_INJ_MAX_RULES 16
-#define RSW_INJ_SPEC_MAX 4096          /* longest spec + 1 */
-#define RSW_INJ_DELAY_MAX_S 86400      /* longest delay= */
-#define RSW_INJ_PROB_ONE (1ull << 53)  /* prob=1 */
+#define RSW_INJ_SPEC_MAX 4096         /* longest spec + 1 */
+#define RSW_INJ_DELAY_MAX_S 86400     /* longest delay= */
+#define RSW_INJ_PROB_ONE (1ull << 53) /* prob=1 */
 
 enum rsw_inj_outcome {
     RSW_INJ_REFUSE = 1,
@@ -46,28 +46,28 @@ enum rsw_inj_key {
 /* peer=: an IP address (IPv4-mapped IPv6 is stored as IPv4) with an optional port, or a UNIX
  * path ("@name" for an abstract name). */
 struct rsw_inj_addr {
-    int family;       /* AF_INET, AF_INET6, AF_UNIX; 0 = any */
-    uint16_t port;    /* 0 = any */
-    uint8_t ip[16];   /* AF_INET: the first 4 bytes */
-    char path[108];   /* AF_UNIX, NUL-terminated */
+    int family;     /* AF_INET, AF_INET6, AF_UNIX; 0 = any */
+    uint16_t port;  /* 0 = any */
+    uint8_t ip[16]; /* AF_INET: the first 4 bytes */
+    char path[108]; /* AF_UNIX, NUL-terminated */
 };
 
 struct rsw_inj_rule {
-    const char *text;       /* the rule as written, NUL-terminated (inside rsw_inj_rules.text) */
-    int outcome;            /* enum rsw_inj_outcome */
-    unsigned on;            /* enum rsw_inj_call bits: the calls it may fail */
-    unsigned keys;          /* 1 << enum rsw_inj_key for every key given */
+    const char *text; /* the rule as written, NUL-terminated (inside rsw_inj_rules.text) */
+    int outcome;      /* enum rsw_inj_outcome */
+    unsigned on;      /* enum rsw_inj_call bits: the calls it may fail */
+    unsigned keys;    /* 1 << enum rsw_inj_key for every key given */
     struct rsw_inj_addr peer;
-    uint16_t port;          /* port=, 0 = any */
-    uint64_t after;         /* bytes moved before it may fire */
-    uint64_t nth, conn;     /* 0 = any */
-    uint64_t count;         /* most firings, 0 = no limit */
-    uint64_t prob;          /* chance per matching call, scaled to RSW_INJ_PROB_ONE */
+    uint16_t port;      /* port=, 0 = any */
+    uint64_t after;     /* bytes moved before it may fire */
+    uint64_t nth, conn; /* 0 = any */
+    uint64_t count;     /* most firings, 0 = no limit */
+    uint64_t prob;      /* chance per matching call, scaled to RSW_INJ_PROB_ONE */
     uint64_t seed;
     uint64_t delay_ns;
     /* counters, updated atomically (several threads) */
-    uint64_t calls;         /* matching calls seen */
-    uint64_t conns;         /* matching connections seen */
+    uint64_t calls; /* matching calls seen */
+    uint64_t conns; /* matching connections seen */
     uint64_t fired;
 };
 
@@ -85,9 +85,9 @@ int rsw_inj_parse(const char *spec, size_t len, struct rsw_inj_rules *out, char 
 
 /* What a rule's address selectors look at: one connection, numbered once when it opens. */
 struct rsw_inj_conn {
-    unsigned side;         /* RSW_INJ_CONNECT or RSW_INJ_ACCEPT; 0 = unknown (inherited) */
-    int family;            /* AF_INET, AF_INET6 or AF_UNIX */
-    uint8_t peer_ip[16];   /* IPv4 in the first 4 bytes (mapped addresses unmapped) */
+    unsigned side;       /* RSW_INJ_CONNECT or RSW_INJ_ACCEPT; 0 = unknown (inherited) */
+    int family;          /* AF_INET, AF_INET6 or AF_UNIX */
+    uint8_t peer_ip[16]; /* IPv4 in the first 4 bytes (mapped addresses unmapped) */
     uint16_t peer_port, local_port;
     char peer_path[108], local_path[108]; /* AF_UNIX ("@name": abstract), "" = unnamed */
 };

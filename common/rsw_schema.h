@@ -30,8 +30,14 @@ enum rsw_family {
     RSW_FAM_NKINDS
 };
 
-enum rsw_errclass { RSW_EC_NONE = 0, RSW_EC_RESET, RSW_EC_PIPE, RSW_EC_REFUSED, RSW_EC_TIMEOUT,
-                    RSW_EC_UNREACH };
+enum rsw_errclass {
+    RSW_EC_NONE = 0,
+    RSW_EC_RESET,
+    RSW_EC_PIPE,
+    RSW_EC_REFUSED,
+    RSW_EC_TIMEOUT,
+    RSW_EC_UNREACH
+};
 
 static const char *const rsw_ev_names[RSW_EV_NKINDS] = {
 #define RSW_EVENT(ID, name, level) name,
@@ -79,8 +85,8 @@ static inline int rsw_family_parse(const char *name)
  * library does not report it. */
 static inline enum rsw_errclass rsw_errclass_of_name(const char *ename)
 {
-#define RSW_ERRNO(e, cls)                                                                         \
-    if (ename && !strcmp(ename, #e))                                                              \
+#define RSW_ERRNO(e, cls)                                                                          \
+    if (ename && !strcmp(ename, #e))                                                               \
         return RSW_EC_##cls;
 #include "rsw_schema.def"
     return RSW_EC_NONE;
@@ -90,8 +96,8 @@ static inline enum rsw_errclass rsw_errclass_of_name(const char *ename)
 static inline enum rsw_errclass rsw_errclass_of(int err)
 {
     switch (err) {
-#define RSW_ERRNO(e, cls)                                                                         \
-    case e:                                                                                       \
+#define RSW_ERRNO(e, cls)                                                                          \
+    case e:                                                                                        \
         return RSW_EC_##cls;
 #include "rsw_schema.def"
     default:

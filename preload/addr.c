@@ -46,8 +46,7 @@ int rsw_addr_format(const struct sockaddr *sa, socklen_t len, char *out, size_t 
     }
     case AF_INET6: {
         const struct sockaddr_in6 *in6 = (const void *)sa;
-        if (len < (socklen_t)sizeof(*in6) ||
-            !inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)))
+        if (len < (socklen_t)sizeof(*in6) || !inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip)))
             return RSW_FAM_INET6;
         append(out, cap, &n, "[", 1);
         append(out, cap, &n, ip, strlen(ip));

@@ -1,7 +1,7 @@
 /* config.c: parses the RSTWATCH_* environment variables; never aborts the host program. */
 #include "config.h"
-#include "say.h"
 #include "jsonw.h"
+#include "say.h"
 #include "sys.h"
 #include <stdlib.h>
 #include <string.h>

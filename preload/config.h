@@ -1,8 +1,8 @@
 /* config.h: RSTWATCH_* environment variables, parsed once at start. */
 #ifndef RSW_CONFIG_H
 #define RSW_CONFIG_H
-#include <limits.h>
 #include "envparse.h"
+#include <limits.h>
 #include <stddef.h>
 
 struct rsw_config {

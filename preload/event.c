@@ -72,9 +72,9 @@ static void begin(struct rsw_json *j, char *buf, size_t cap, enum rsw_ev ev)
 
 static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
 {
-    static const char *const states[] = {"?",         "ESTABLISHED", "SYN_SENT", "SYN_RECV",
-                                         "FIN_WAIT1", "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
-                                         "CLOSE_WAIT", "LAST_ACK",   "LISTEN",   "CLOSING"};
+    static const char *const states[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
+                                         "FIN_WAIT1",  "FIN_WAIT2",   "TIME_WAIT", "CLOSE",
+                                         "CLOSE_WAIT", "LAST_ACK",    "LISTEN",    "CLOSING"};
     struct tcp_info ti;
     socklen_t len = sizeof ti;
     memset(&ti, 0, sizeof ti);

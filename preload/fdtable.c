@@ -30,8 +30,9 @@ struct rsw_fd *rsw_fdt_slot(int fd)
     struct rsw_fd *c = __atomic_load_n(&top_real[ci], __ATOMIC_ACQUIRE);
     if (!c) {
         /* a raw mmap: this may run in the SIGPIPE handler (an fd first seen there) */
-        long m = rsw_syscall(SYS_mmap, NULL, RSW_FD_CHUNK * sizeof(struct rsw_fd),
-                             PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        long m =
+            rsw_syscall(SYS_mmap, NULL, RSW_FD_CHUNK * sizeof(struct rsw_fd),
+                        PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (m == -1)
             return NULL;
         void *p = (void *)m;

@@ -1,8 +1,8 @@
 /* fdtable.h: per-fd state for every possible fd number, looked up without locks or syscalls. */
 #ifndef RSW_FDTABLE_H
 #define RSW_FDTABLE_H
-#include <stddef.h>
 #include "rsw_schema.h"
+#include <stddef.h>
 #include <stdint.h>
 
 #ifndef RSW_HIDDEN
@@ -22,14 +22,14 @@ enum rsw_fd_flag {
 #define RSW_PEER_MAX 112
 
 struct rsw_fd {
-    uint32_t state;     /* enum rsw_fd_state; written with release, read with acquire */
-    uint8_t family;     /* enum rsw_family */
-    uint8_t flags;      /* enum rsw_fd_flag */
-    uint16_t inj_err;   /* emulated pending error (UNIX reset), taken by the next read, else 0 */
-    int32_t fd;         /* the fd number this entry describes */
+    uint32_t state;   /* enum rsw_fd_state; written with release, read with acquire */
+    uint8_t family;   /* enum rsw_family */
+    uint8_t flags;    /* enum rsw_fd_flag */
+    uint16_t inj_err; /* emulated pending error (UNIX reset), taken by the next read, else 0 */
+    int32_t fd;       /* the fd number this entry describes */
     uint32_t pad;
-    uint64_t conn;      /* connection id, unique within the process */
-    uint64_t bytes_in;  /* updated with relaxed atomics */
+    uint64_t conn;     /* connection id, unique within the process */
+    uint64_t bytes_in; /* updated with relaxed atomics */
     uint64_t bytes_out;
     uint64_t cookie;    /* SO_COOKIE, 0 when unknown */
     uint64_t inj_rules; /* injection rules applying to the connection (inject.c), 0: unknown */
@@ -44,10 +44,10 @@ struct rsw_fd {
 #define RSW_FD_TOP ((size_t)1 << (32 - RSW_FD_CHUNK_BITS))
 
 struct rsw_fdtable {
-    struct rsw_fd **top;  /* RSW_FD_TOP chunk pointers */
-    struct rsw_fd **hot;  /* what the I/O wrappers look in: top, or an empty top (slow mode) */
-    size_t max_fds;       /* fds at or above this are never watched */
-    size_t chunks_end;    /* 1 + highest chunk index mapped */
+    struct rsw_fd **top; /* RSW_FD_TOP chunk pointers */
+    struct rsw_fd **hot; /* what the I/O wrappers look in: top, or an empty top (slow mode) */
+    size_t max_fds;      /* fds at or above this are never watched */
+    size_t chunks_end;   /* 1 + highest chunk index mapped */
 };
 extern struct rsw_fdtable rsw_fdt RSW_HIDDEN;
 

@@ -53,14 +53,14 @@ static inline int rsw_enter(struct rsw_guard *g)
 }
 
 /* The real call inside an entered shim: RSW_REAL(&g, close(fd)). */
-#define RSW_REAL(g, ...)                                                                          \
-    __extension__({                                                                              \
-        rsw_tls.depth -= (g)->on;                                                                \
-        errno = (g)->err;                                                                        \
-        __auto_type r_ = rsw_real.__VA_ARGS__;                                                   \
-        (g)->err = errno;                                                                        \
-        rsw_tls.depth += (g)->on;                                                                \
-        r_;                                                                                      \
+#define RSW_REAL(g, ...)                                                                           \
+    __extension__({                                                                                \
+        rsw_tls.depth -= (g)->on;                                                                  \
+        errno = (g)->err;                                                                          \
+        __auto_type r_ = rsw_real.__VA_ARGS__;                                                     \
+        (g)->err = errno;                                                                          \
+        rsw_tls.depth += (g)->on;                                                                  \
+        r_;                                                                                        \
     })
 
 static inline void rsw_leave(struct rsw_guard *g)

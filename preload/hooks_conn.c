@@ -1,9 +1,9 @@
 /* hooks_conn.c: shims that inspect their arguments: connect, accept, shutdown,
  * getsockopt(SO_ERROR), and splice (two fds, so not a generated wrapper). */
-#include "shim.h"
 #include "addr.h"
 #include "event.h"
 #include "inject.h"
+#include "shim.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -198,8 +198,8 @@ RSW_EXPORT ssize_t splice(int in, loff_t *off_in, int out, loff_t *off_out, size
         int to_out = g.err == EPIPE ? eout != NULL : ein == NULL;
         struct rsw_fd *e = to_out ? eout : ein;
         if (e)
-            rsw_io_done(to_out ? out : in, e, "splice", to_out ? RSW_OP_OUT : RSW_OP_IN, 0, len,
-                        r, g.err);
+            rsw_io_done(to_out ? out : in, e, "splice", to_out ? RSW_OP_OUT : RSW_OP_IN, 0, len, r,
+                        g.err);
     }
     rsw_leave(&g);
     return r;

@@ -1,10 +1,10 @@
 /* hooks_fd.c: the calls that end a watched connection's fd: close, dup2/dup3 over it,
  * close_range/closefrom, and the same made as raw syscall() (libuv closes that way); the
  * syscall() shim also answers libunwind's raw writes into its pipe (unwind_pipe.c). */
-#include "shim.h"
 #include "event.h"
 #include "logwriter.h"
 #include "ownfd.h"
+#include "shim.h"
 #include "sys.h"
 #include <errno.h>
 #include <linux/close_range.h>

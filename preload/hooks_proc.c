@@ -1,9 +1,9 @@
 /* hooks_proc.c: process-level shims: dlopen/dlclose (the module map follows what is loaded, so
  * backtraces stay symbolizable) and vfork (its child shares our memory: every hook in it must
  * pass straight through, or it would rewrite the parent's fd table and log under its pid). */
-#include "shim.h"
 #include "modmap.h"
 #include "proc.h"
+#include "shim.h"
 #include <stddef.h>
 #include <unistd.h>
 

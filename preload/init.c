@@ -1,7 +1,6 @@
 /* init.c: the start sequence, at the top of the layers: resolves the real functions and starts
  * the library, eagerly from the constructor, lazily from whichever hook runs first (another
  * library's constructor may call us before ours ran). docs/HACKING.md "Start" gives the order. */
-#include "shim.h"
 #include "backtrace.h"
 #include "config.h"
 #include "event.h"
@@ -9,6 +8,7 @@
 #include "logwriter.h"
 #include "modmap.h"
 #include "proc.h"
+#include "shim.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>

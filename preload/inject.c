@@ -4,12 +4,12 @@
  * emulated so that later calls on the connection stay consistent (README "Fault injection"). */
 #include "inject.h"
 #include "config.h"
-#include "say.h"
 #include "event.h"
 #include "inject_rules.h"
 #include "ownfd.h"
-#include "track.h"
+#include "say.h"
 #include "sys.h"
+#include "track.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -400,8 +400,7 @@ int rsw_inject_io(int fd, struct rsw_fd *e, const char *call, int op, int flags,
         return 0; /* pipes are never injected into */
     uint16_t pend = __atomic_load_n(&e->inj_err, __ATOMIC_ACQUIRE);
     if (pend && op == RSW_OP_IN &&
-        __atomic_compare_exchange_n(&e->inj_err, &pend, 0, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE)) {
+        __atomic_compare_exchange_n(&e->inj_err, &pend, 0, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         *ret = -1;
         errno = pend;
         return 1;
@@ -419,10 +418,10 @@ int rsw_inject_io(int fd, struct rsw_fd *e, const char *call, int op, int flags,
     }
     unsigned kind = op == RSW_OP_IN ? RSW_INJ_READ : RSW_INJ_WRITE;
     uint32_t mask = conn_mask(fd, e, 0, NULL, 0);
-    int i = mask ? rsw_inj_select(&rules, mask, kind,
-                                  __atomic_load_n(&e->bytes_in, __ATOMIC_RELAXED),
-                                  __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED))
-                 : -1;
+    int i =
+        mask ? rsw_inj_select(&rules, mask, kind, __atomic_load_n(&e->bytes_in, __ATOMIC_RELAXED),
+                              __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED))
+             : -1;
     if (i < 0 || !mark_dead(e) || !fire_established(i, fd, e, call, kind, ret)) {
         errno = saved;
         return 0;

@@ -130,13 +130,13 @@ static int put_string(struct rsw_json *j, const char *s, size_t n)
 }
 
 /* A member is written whole or not at all (strings may be cut, but stay valid). */
-#define MEMBER(j, k, value_ok)                                                                    \
-    do {                                                                                          \
-        struct rsw_json_mark m_ = rsw_json_mark(j);                                               \
-        if (key(j, k) < 0 || !(value_ok)) {                                                       \
-            rsw_json_rollback(j, m_);                                                             \
-            j->full = 1;                                                                          \
-        }                                                                                         \
+#define MEMBER(j, k, value_ok)                                                                     \
+    do {                                                                                           \
+        struct rsw_json_mark m_ = rsw_json_mark(j);                                                \
+        if (key(j, k) < 0 || !(value_ok)) {                                                        \
+            rsw_json_rollback(j, m_);                                                              \
+            j->full = 1;                                                                           \
+        }                                                                                          \
     } while (0)
 
 static int key(struct rsw_json *j, const char *k)

@@ -10,10 +10,10 @@
 
 struct rsw_json {
     char *buf;
-    size_t cap;   /* usable bytes, RSW_JSON_RESERVE already taken off */
+    size_t cap; /* usable bytes, RSW_JSON_RESERVE already taken off */
     size_t len;
     int depth;
-    int full;     /* something did not fit */
+    int full;       /* something did not fit */
     int dead_opens; /* containers that could not be opened, still to be "closed" */
     char closers[RSW_JSON_MAX_DEPTH];
     int first[RSW_JSON_MAX_DEPTH]; /* no member written yet at this depth */

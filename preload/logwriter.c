@@ -1,10 +1,10 @@
 /* logwriter.c: opens the per-process log and appends lines to it, one write(2) each. */
 #include "logwriter.h"
 #include "config.h"
-#include "say.h"
 #include "jsonw.h"
 #include "ownfd.h"
 #include "proc.h"
+#include "say.h"
 #include "sys.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 
 static struct {
-    int fd;           /* -1: logging disabled */
-    int per_process;  /* the path depends on the pid: a forked child reopens */
+    int fd;          /* -1: logging disabled */
+    int per_process; /* the path depends on the pid: a forked child reopens */
     int is_stderr;
-    dev_t dev;        /* identity of the open file, to notice the fd being replaced */
+    dev_t dev; /* identity of the open file, to notice the fd being replaced */
     ino_t ino;
     uint64_t seq;
     char tmpl[PATH_MAX]; /* absolute path template (%p, %n) */
@@ -82,8 +82,11 @@ static int set_template(const char *v)
         return -1;
     if (!v || (stat(abs, &st) == 0 && S_ISDIR(st.st_mode))) {
         lw.per_process = 1;
-        return snprintf(lw.tmpl, sizeof lw.tmpl, v ? "%s/%%n.%%p.jsonl" : "%s/rstwatch.%%n.%%p.jsonl",
-                        abs) < (int)sizeof lw.tmpl ? 0 : -1;
+        return snprintf(lw.tmpl, sizeof lw.tmpl,
+                        v ? "%s/%%n.%%p.jsonl" : "%s/rstwatch.%%n.%%p.jsonl",
+                        abs) < (int)sizeof lw.tmpl
+                   ? 0
+                   : -1;
     }
     lw.per_process = strstr(v, "%p") != NULL;
     return snprintf(lw.tmpl, sizeof lw.tmpl, "%s", abs) < (int)sizeof lw.tmpl ? 0 : -1;

@@ -92,7 +92,6 @@ void rsw_own_drop(int fd)
 {
     for (int i = 0; i < RSW_OWN_MAX; i++) {
         int expected = fd;
-        __atomic_compare_exchange_n(&own[i], &expected, -1, 0, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE);
+        __atomic_compare_exchange_n(&own[i], &expected, -1, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     }
 }

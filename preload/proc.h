@@ -9,11 +9,11 @@
 
 struct rsw_proc {
     int pid;
-    char name[RSW_NAME_MAX];   /* basename of argv[0] as invoked ("python3"), cut to fit */
-    char fname[RSW_NAME_MAX];  /* the same, safe in a file name: [A-Za-z0-9._+-], else '_' */
-    char exe[4096];            /* /proc/self/exe ("/usr/bin/python3.11"), "" if unknown */
-    char program[4096];        /* the main program's file as invoked, absolute, when it is the
-                                * same file as exe (a symlink: /usr/bin/redis-server); else exe */
+    char name[RSW_NAME_MAX];  /* basename of argv[0] as invoked ("python3"), cut to fit */
+    char fname[RSW_NAME_MAX]; /* the same, safe in a file name: [A-Za-z0-9._+-], else '_' */
+    char exe[4096];           /* /proc/self/exe ("/usr/bin/python3.11"), "" if unknown */
+    char program[4096];       /* the main program's file as invoked, absolute, when it is the
+                               * same file as exe (a symlink: /usr/bin/redis-server); else exe */
 };
 extern struct rsw_proc rsw_self;
 

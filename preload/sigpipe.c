@@ -2,10 +2,10 @@
  * keeps seeing exactly the disposition it set (signal/sigaction/sysv_signal/bsd_signal/sigset
  * are interposed for SIGPIPE only): its handler runs with the same arguments, SIG_IGN is a real
  * SIG_IGN, and SIG_DFL still kills the process with SIGPIPE — after the event is on disk. */
-#include "shim.h"
 #include "config.h"
 #include "event.h"
 #include "logwriter.h"
+#include "shim.h"
 #include "sys.h"
 #include <dlfcn.h>
 #include <elf.h>
@@ -156,7 +156,9 @@ static void handler(int sig, siginfo_t *si, void *uc)
         struct rsw_evinfo in = RSW_EVINFO_INIT;
         in.ev = RSW_EV_SIGNAL, in.in_signal = 1, in.call = call;
         in.disposition = dfl ? "default" : ign ? "ignore" : "handler";
-        in.action = dfl ? (rsw_cfg.sigpipe_survive ? "survive" : "kill") : ign ? "ignore" : "handler";
+        in.action = dfl   ? (rsw_cfg.sigpipe_survive ? "survive" : "kill")
+                    : ign ? "ignore"
+                          : "handler";
         rsw_busy();
         if (fd >= 0) {
             in.fd = fd;
@@ -258,15 +260,15 @@ static sighandler_t set_handler(int sig, sighandler_t h, int flags, int mask_sel
     return old.sa_handler;
 }
 
-#define SIGNAL_SHIM(name, flags, mask_self)                                                       \
-    RSW_EXPORT sighandler_t name(int sig, sighandler_t h)                                         \
-    {                                                                                             \
-        struct rsw_guard g;                                                                       \
-        if (!pipe_call(sig, &g))                                                                       \
-            return rsw_real.name(sig, h);                                                         \
-        sighandler_t r = set_handler(sig, h, flags, mask_self);                                   \
-        leave_failed(&g, r == SIG_ERR);                                                           \
-        return r;                                                                                 \
+#define SIGNAL_SHIM(name, flags, mask_self)                                                        \
+    RSW_EXPORT sighandler_t name(int sig, sighandler_t h)                                          \
+    {                                                                                              \
+        struct rsw_guard g;                                                                        \
+        if (!pipe_call(sig, &g))                                                                   \
+            return rsw_real.name(sig, h);                                                          \
+        sighandler_t r = set_handler(sig, h, flags, mask_self);                                    \
+        leave_failed(&g, r == SIG_ERR);                                                            \
+        return r;                                                                                  \
     }
 /* glibc's signal() and bsd_signal(): BSD semantics (restart, handler blocks its signal). */
 SIGNAL_SHIM(signal, SA_RESTART, 1)

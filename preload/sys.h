@@ -58,7 +58,7 @@ long rsw_syscall6_portable(long n, long a, long b, long c, long d, long e, long 
 #define rsw_syscall6 rsw_syscall6_portable
 #endif
 
-#define RSW_SYSCALL_(n, a, b, c, d, e, f, ...)                                                    \
+#define RSW_SYSCALL_(n, a, b, c, d, e, f, ...)                                                     \
     rsw_syscall6((long)(n), (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
 /* rsw_syscall(SYS_x, args...): up to 6 arguments, errno set on failure like syscall(2). */
 #define rsw_syscall(...) RSW_SYSCALL_(__VA_ARGS__, 0, 0, 0, 0, 0, 0, 0)

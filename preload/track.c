@@ -42,7 +42,7 @@ void rsw_fd_setup_socket(struct rsw_fd *e, int fd, int family, const struct sock
         peer = (struct sockaddr *)&ss, peerlen = sl;
     e->family = (uint8_t)rsw_addr_format(peer, peer ? peerlen : 0, e->peer, sizeof e->peer);
     if (e->family == RSW_FAM_NONE) /* no peer address (yet): family from the socket */
-        e->family = family == AF_INET ? RSW_FAM_INET
+        e->family = family == AF_INET    ? RSW_FAM_INET
                     : family == AF_INET6 ? RSW_FAM_INET6
                                          : RSW_FAM_UNIX;
     e->cookie = rsw_sys_getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &cl) == 0 ? cookie : 0;
@@ -160,8 +160,8 @@ static const char *failed_op(struct rsw_fd *e, enum rsw_op op, int err)
     return op_name(op);
 }
 
-void rsw_io_done(int fd, struct rsw_fd *e, const char *call, enum rsw_op op, int flags,
-                 size_t len, ssize_t r, int err)
+void rsw_io_done(int fd, struct rsw_fd *e, const char *call, enum rsw_op op, int flags, size_t len,
+                 ssize_t r, int err)
 {
     if (r > 0) {
         if (!(flags & MSG_PEEK))

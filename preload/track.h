@@ -21,8 +21,8 @@ void rsw_fd_setup_socket(struct rsw_fd *e, int fd, int family, const struct sock
                          socklen_t peerlen, int active);
 /* After an I/O call on a watched fd that did not simply succeed (or any call in slow mode):
  * byte counters, eof, error and io events. r: the call's result; err: its errno. */
-void rsw_io_done(int fd, struct rsw_fd *e, const char *call, enum rsw_op op, int flags,
-                 size_t len, ssize_t r, int err);
+void rsw_io_done(int fd, struct rsw_fd *e, const char *call, enum rsw_op op, int flags, size_t len,
+                 ssize_t r, int err);
 /* Reports a failed call on a (possibly NULL) connection if err is one the library reports. */
 void rsw_report_error(const char *call, const char *op, int fd, const struct rsw_fd *e, long ret,
                       int err);

@@ -6,8 +6,8 @@
  * library itself is working (guard.h: depth > 0) pipe() hands out two numbers no real fd can
  * have, and reads/writes on them, only while the library is working, are answered here. The
  * program's own calls on those numbers reach the kernel (EBADF) like any other. */
-#include "shim.h"
 #include "backtrace.h"
+#include "shim.h"
 #include <limits.h>
 #include <stdarg.h>
 #include <string.h>

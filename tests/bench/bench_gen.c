@@ -80,29 +80,34 @@ static void line(FILE *f, int p, const struct ev *e, uint64_t seq)
             (unsigned long long)e->ts, (unsigned long long)seq, pid, pid);
     int last = k == per_end - 1, rst = resets(i);
     if (k == 0 && !srv)
-        fprintf(f, "\"connect\",\"call\":\"connect\",\"fd\":%d,\"conn\":%ld,\"family\":\"inet\","
-                   "\"local\":\"%s\",\"peer\":\"%s\",\"ret\":0,\"nonblock\":false,\"cookie\":%ld}\n",
+        fprintf(f,
+                "\"connect\",\"call\":\"connect\",\"fd\":%d,\"conn\":%ld,\"family\":\"inet\","
+                "\"local\":\"%s\",\"peer\":\"%s\",\"ret\":0,\"nonblock\":false,\"cookie\":%ld}\n",
                 fd, conn, me, peer, 2 * i + 1);
     else if (k == 0)
-        fprintf(f, "\"accept\",\"call\":\"accept4\",\"fd\":%d,\"lfd\":3,\"conn\":%ld,"
-                   "\"family\":\"inet\",\"local\":\"%s\",\"peer\":\"%s\",\"cookie\":%ld}\n",
+        fprintf(f,
+                "\"accept\",\"call\":\"accept4\",\"fd\":%d,\"lfd\":3,\"conn\":%ld,"
+                "\"family\":\"inet\",\"local\":\"%s\",\"peer\":\"%s\",\"cookie\":%ld}\n",
                 fd, conn, me, peer, 2 * i + 2);
     else if (last)
-        fprintf(f, "\"close\",\"call\":\"close\",\"fd\":%d,\"conn\":%ld,\"bytes_in\":%llu,"
-                   "\"bytes_out\":%llu,\"ret\":0}\n",
+        fprintf(f,
+                "\"close\",\"call\":\"close\",\"fd\":%d,\"conn\":%ld,\"bytes_in\":%llu,"
+                "\"bytes_out\":%llu,\"ret\":0}\n",
                 fd, conn, (unsigned long long)in, (unsigned long long)out);
     else if (k == per_end - 2 && rst && !srv) {
-        fprintf(f, "\"error\",\"call\":\"read\",\"op\":\"read\",\"fd\":%d,\"conn\":%ld,"
-                   "\"family\":\"inet\",\"peer\":\"%s\",\"ret\":-1,\"errno\":\"ECONNRESET\","
-                   "\"bytes_in\":%llu,\"bytes_out\":%llu,\"tcp\":{\"state\":\"CLOSE\","
-                   "\"bytes_acked\":%llu,\"bytes_received\":%llu,\"unacked\":0}",
+        fprintf(f,
+                "\"error\",\"call\":\"read\",\"op\":\"read\",\"fd\":%d,\"conn\":%ld,"
+                "\"family\":\"inet\",\"peer\":\"%s\",\"ret\":-1,\"errno\":\"ECONNRESET\","
+                "\"bytes_in\":%llu,\"bytes_out\":%llu,\"tcp\":{\"state\":\"CLOSE\","
+                "\"bytes_acked\":%llu,\"bytes_received\":%llu,\"unacked\":0}",
                 fd, conn, peer, (unsigned long long)in, (unsigned long long)out,
                 (unsigned long long)out + 1, (unsigned long long)in + 1);
         bt(f);
         fputs("}\n", f);
     } else if (k == per_end - 2 && !rst)
-        fprintf(f, "\"eof\",\"call\":\"read\",\"fd\":%d,\"conn\":%ld,\"bytes_in\":%llu,"
-                   "\"bytes_out\":%llu}\n",
+        fprintf(f,
+                "\"eof\",\"call\":\"read\",\"fd\":%d,\"conn\":%ld,\"bytes_in\":%llu,"
+                "\"bytes_out\":%llu}\n",
                 fd, conn, (unsigned long long)in, (unsigned long long)out);
     else
         fprintf(f, "\"io\",\"call\":\"%s\",\"op\":\"%s\",\"fd\":%d,\"conn\":%ld,\"ret\":64}\n",
@@ -114,8 +119,8 @@ static void frames(void)
     static const struct {
         void *fn;
         const char *name;
-    } fns[BT_FRAMES] = {{(void *)line, "line"},   {(void *)bt, "bt"},
-                        {(void *)owner, "owner"}, {(void *)resets, "resets"},
+    } fns[BT_FRAMES] = {{(void *)line, "line"},     {(void *)bt, "bt"},
+                        {(void *)owner, "owner"},   {(void *)resets, "resets"},
                         {(void *)cmp_ev, "cmp_ev"}, {(void *)is_server, "is_server"},
                         {(void *)frames, "frames"}, {(void *)main, "main"}};
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -159,23 +164,25 @@ int main(int argc, char **argv)
             if (owner(i, srv) != p)
                 continue;
             for (int k = 0; k < per_end; k++) /* the server's events just after the client's */
-                evs[n++] = (struct ev){BASE_TS + (uint64_t)nth * CONN_GAP_NS +
-                                           (uint64_t)k * EV_GAP_NS + (srv ? 500 : 0) +
-                                           (uint64_t)(i % 97),
-                                       (int)i, k};
+                evs[n++] =
+                    (struct ev){BASE_TS + (uint64_t)nth * CONN_GAP_NS + (uint64_t)k * EV_GAP_NS +
+                                    (srv ? 500 : 0) + (uint64_t)(i % 97),
+                                (int)i, k};
             nth++;
         }
         qsort(evs, (size_t)n, sizeof *evs, cmp_ev);
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s.%d.jsonl", argv[1], srv ? "server" : "client", 10000 + p);
+        snprintf(path, sizeof path, "%s/%s.%d.jsonl", argv[1], srv ? "server" : "client",
+                 10000 + p);
         FILE *f = fopen(path, "w");
         if (!f) {
             fprintf(stderr, "bench_gen: %s: %s\n", path, strerror(errno));
             return 2;
         }
-        fprintf(f, "{\"v\":1,\"ts\":%llu,\"seq\":0,\"pid\":%d,\"tid\":%d,\"ev\":\"start\","
-                   "\"origin\":\"exec\",\"exe\":\"%s\",\"argv\":[\"%s\"],\"ppid\":1,"
-                   "\"host\":\"bench\",\"lib\":\"0.1.0\"}\n",
+        fprintf(f,
+                "{\"v\":1,\"ts\":%llu,\"seq\":0,\"pid\":%d,\"tid\":%d,\"ev\":\"start\","
+                "\"origin\":\"exec\",\"exe\":\"%s\",\"argv\":[\"%s\"],\"ppid\":1,"
+                "\"host\":\"bench\",\"lib\":\"0.1.0\"}\n",
                 BASE_TS - 1000, 10000 + p, 10000 + p, exe, srv ? "server" : "client");
         for (long j = 0; j < n; j++)
             line(f, p, &evs[j], (uint64_t)j + 1);

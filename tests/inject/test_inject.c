@@ -29,7 +29,11 @@ static const struct rsw_inj_rule *one(const char *spec)
 
 Test(grammar, outcomes_and_default_on)
 {
-    static const struct { const char *spec; int outcome; unsigned on; } t[] = {
+    static const struct {
+        const char *spec;
+        int outcome;
+        unsigned on;
+    } t[] = {
         {"refuse", RSW_INJ_REFUSE, RSW_INJ_CONNECT},
         {"reset", RSW_INJ_RESET, RSW_INJ_ACCEPT | RSW_INJ_READ | RSW_INJ_WRITE},
         {"epipe", RSW_INJ_EPIPE, RSW_INJ_WRITE},
@@ -52,7 +56,8 @@ Test(grammar, on_values)
     cr_assert_eq(one("reset,on=read")->on, (unsigned)RSW_INJ_READ);
     cr_assert_eq(one("reset,on=write")->on, (unsigned)RSW_INJ_WRITE);
     cr_assert_eq(one("reset,on=accept")->on, (unsigned)RSW_INJ_ACCEPT);
-    cr_assert_eq(one("reset,on=any")->on, (unsigned)(RSW_INJ_ACCEPT | RSW_INJ_READ | RSW_INJ_WRITE));
+    cr_assert_eq(one("reset,on=any")->on,
+                 (unsigned)(RSW_INJ_ACCEPT | RSW_INJ_READ | RSW_INJ_WRITE));
     cr_assert_eq(one("timeout,on=any")->on,
                  (unsigned)(RSW_INJ_CONNECT | RSW_INJ_READ | RSW_INJ_WRITE));
     cr_assert_eq(one("timeout,on=read")->on, (unsigned)RSW_INJ_READ);
@@ -155,7 +160,9 @@ Test(grammar, several_rules_and_blanks)
 
 Test(grammar, error_messages)
 {
-    static const struct { const char *spec, *msg; } t[] = {
+    static const struct {
+        const char *spec, *msg;
+    } t[] = {
         {"refuze", P "unknown outcome 'refuze' at position 1 (a rule starts with refuse, reset, "
                      "epipe, timeout or unreachable)"},
         {"reset;refus,on=read", P "unknown outcome 'refus' at position 7 (a rule starts with "
@@ -248,10 +255,10 @@ Test(grammar, error_messages)
         {"reset,seed=3", P "key 'seed' without prob at position 7 (seed= seeds the draws of "
                            "prob=)"},
         {"reset,peer=1.2.3.4:80,port=3", P "key 'port' conflicts with the port in peer at "
-                                         "position 23"},
+                                           "position 23"},
         {"reset,port=3,peer=/x.sock", P "key 'port' does not apply to a UNIX peer at position 7"},
         {"unreachable,peer=/tmp/x", P "UNIX peer '/tmp/x' does not apply to unreachable at "
-                                    "position 18 (it is for IPv4 and IPv6)"},
+                                      "position 18 (it is for IPv4 and IPv6)"},
         {"reset\x01", P "bad character '\\x01' at position 6 (control characters are not "
                         "allowed)"},
         {"reset,peer=/a\\b\x7f", P "bad character '\\x7f' at position 16 (control characters are "

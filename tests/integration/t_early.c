@@ -8,6 +8,6 @@ void (*volatile keep_early_lib)(void) = early_constructor_connect;
 
 int main(void)
 {
-	tu_out("main\n");
-	return 0;
+    tu_out("main\n");
+    return 0;
 }

@@ -13,19 +13,19 @@
 /* The new image's own error: a refused connect. */
 __attribute__((noinline)) int exec_child_refused(void)
 {
-	tu_connect_refused("child");
-	return 0;
+    tu_connect_refused("child");
+    return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *mode = argc > 1 ? argv[1] : "true";
-	if (!strcmp(mode, "child"))
-		return exec_child_refused();
-	tu_out("parent pid=%d\n", (int)getpid());
-	if (!strcmp(mode, "true"))
-		execl("/bin/true", "true", "arg-one", (char *)NULL);
-	else
-		execl(argv[0], argv[0], "child", (char *)NULL);
-	tu_die("execl");
+    const char *mode = argc > 1 ? argv[1] : "true";
+    if (!strcmp(mode, "child"))
+        return exec_child_refused();
+    tu_out("parent pid=%d\n", (int)getpid());
+    if (!strcmp(mode, "true"))
+        execl("/bin/true", "true", "arg-one", (char *)NULL);
+    else
+        execl(argv[0], argv[0], "child", (char *)NULL);
+    tu_die("execl");
 }

@@ -1,4 +1,5 @@
-/* t_util.h: helpers shared by the integration test programs (loopback peers, errno names, output). */
+/* t_util.h: helpers shared by the integration test programs (loopback peers, errno names, output).
+ */
 #ifndef T_UTIL_H
 #define T_UTIL_H
 
@@ -33,7 +34,8 @@ int tu_connect(int family, int port);
 int tu_conn_to_closed_peer(int *port);
 
 /* write() until it fails or max writes were made, chunk bytes each; prints one line per write
- * ("write ret=N errno=E"); returns the number of bytes written successfully, *err the final errno. */
+ * ("write ret=N errno=E"); returns the number of bytes written successfully, *err the final errno.
+ */
 size_t tu_write_until_failure(int fd, size_t chunk, int max, int *err);
 
 #endif

@@ -1,8 +1,8 @@
 /* tort_daemon.c: behaves like a daemon that trusts nothing it inherited: closes every fd from 0 to
- * its limit (MODE: loop of close(), close_range(), closefrom()), reopens stdio on /dev/null, dup2()s
- * a TCP connection onto fd 1 and /dev/null onto fd LIMIT*3/4, then meets an ECONNRESET on fd 1.
- * With "top", it also dup2()s /dev/null onto LIMIT-1, the highest fd it may use, before the error.
- * Prints to OUT every result and the state of the fds it used, so runs with and without
+ * its limit (MODE: loop of close(), close_range(), closefrom()), reopens stdio on /dev/null,
+ * dup2()s a TCP connection onto fd 1 and /dev/null onto fd LIMIT*3/4, then meets an ECONNRESET on
+ * fd 1. With "top", it also dup2()s /dev/null onto LIMIT-1, the highest fd it may use, before the
+ * error. Prints to OUT every result and the state of the fds it used, so runs with and without
  * librstwatch.so can be compared line by line. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,8 +30,11 @@ static void describe(FILE *out, int fd)
         return;
     }
     fstat(fd, &st);
-    const char *kind = S_ISSOCK(st.st_mode) ? "socket" : S_ISCHR(st.st_mode) ? "chr"
-                       : S_ISREG(st.st_mode) ? "file" : S_ISFIFO(st.st_mode) ? "fifo" : "other";
+    const char *kind = S_ISSOCK(st.st_mode)   ? "socket"
+                       : S_ISCHR(st.st_mode)  ? "chr"
+                       : S_ISREG(st.st_mode)  ? "file"
+                       : S_ISFIFO(st.st_mode) ? "fifo"
+                                              : "other";
     int type = 0;
     socklen_t tl = sizeof type;
     if (S_ISSOCK(st.st_mode))

@@ -1,7 +1,7 @@
-/* tort_sigpipe.c: sets SIGPIPE handling one way (argv[1]), then writes three times on a socket whose
- * peer is gone, printing everything the program can observe: return values, errnos, handler calls
- * with their siginfo, and what sigaction() reports as the disposition after each step. Run with
- * and without librstwatch.so, the output and the exit status must be identical. */
+/* tort_sigpipe.c: sets SIGPIPE handling one way (argv[1]), then writes three times on a socket
+ * whose peer is gone, printing everything the program can observe: return values, errnos, handler
+ * calls with their siginfo, and what sigaction() reports as the disposition after each step. Run
+ * with and without librstwatch.so, the output and the exit status must be identical. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -65,8 +65,8 @@ static void disposition(const char *when)
     sigaction(SIGPIPE, NULL, &a);
     sigpending(&pending);
     sigprocmask(SIG_BLOCK, NULL, &blocked);
-    say("%s: handler=%s flags=%#x mask_has_pipe=%d pending=%d blocked=%d\n", when,
-        handler_name(&a), (unsigned)(a.sa_flags & flags), sigismember(&a.sa_mask, SIGPIPE),
+    say("%s: handler=%s flags=%#x mask_has_pipe=%d pending=%d blocked=%d\n", when, handler_name(&a),
+        (unsigned)(a.sa_flags & flags), sigismember(&a.sa_mask, SIGPIPE),
         sigismember(&pending, SIGPIPE), sigismember(&blocked, SIGPIPE));
 }
 
@@ -120,7 +120,8 @@ static int setup(const char *mode)
     exit(2);
 }
 
-/* blocked modes: fetch (sigtimedwait) or release (unblock, the handler runs) the pending SIGPIPE. */
+/* blocked modes: fetch (sigtimedwait) or release (unblock, the handler runs) the pending SIGPIPE.
+ */
 static void after_write(const char *mode)
 {
     sigset_t s;
@@ -130,8 +131,9 @@ static void after_write(const char *mode)
         siginfo_t si;
         struct timespec zero = {0, 0};
         int sig = sigtimedwait(&s, &si, &zero);
-        say("sigtimedwait=%d errno=%s code=%d self=%d\n", sig, sig < 0 ? strerrorname_np(errno) : "0",
-            sig > 0 ? si.si_code : 0, sig > 0 && si.si_pid == getpid());
+        say("sigtimedwait=%d errno=%s code=%d self=%d\n", sig,
+            sig < 0 ? strerrorname_np(errno) : "0", sig > 0 ? si.si_code : 0,
+            sig > 0 && si.si_pid == getpid());
     } else if (!strcmp(mode, "blocked_handler")) {
         sigprocmask(SIG_UNBLOCK, &s, NULL);
         sigprocmask(SIG_BLOCK, &s, NULL);

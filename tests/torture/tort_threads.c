@@ -3,10 +3,10 @@
  *                                                 serves until stdin closes
  *   tort_threads client PORT THREADS CONNS SEED   each thread makes CONNS connections, each
  *                                                 echoing 1-4 random-sized messages; prints one
- *                                                 line per connection: "conn TID I FD IN OUT ERRNO OP"
- * IN/OUT are the bytes the program actually moved (sums of successful read/write returns); a call
- * that fails ends the connection (ERRNO is its errno name, 0 when none failed; OP the failed call:
- * read or write, - when none). */
+ *                                                 line per connection: "conn TID I FD IN OUT ERRNO
+ * OP" IN/OUT are the bytes the program actually moved (sums of successful read/write returns); a
+ * call that fails ends the connection (ERRNO is its errno name, 0 when none failed; OP the failed
+ * call: read or write, - when none). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -66,7 +66,8 @@ static void *client_thread(void *arg)
     struct worker *w = arg;
     unsigned s = seed * 7919u + (unsigned)w->idx;
     char buf[MAX_MSG];
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     w->tid = gettid();
     for (int i = 0; i < conns_per_thread; i++) {
@@ -82,7 +83,8 @@ static void *client_thread(void *arg)
             size_t n = 1 + next_rand(&s) % MAX_MSG;
             memset(buf, 'a' + k, n);
             r->op = "write";
-            if (xfer(r->fd, buf, n, 1, &r->out) || (r->op = "read", xfer(r->fd, buf, n, 0, &r->in))) {
+            if (xfer(r->fd, buf, n, 1, &r->out) ||
+                (r->op = "read", xfer(r->fd, buf, n, 0, &r->in))) {
                 r->err = errno ? errno : -1;
                 break;
             }
@@ -108,7 +110,10 @@ static int client(int nthreads)
         for (int i = 0; i < conns_per_thread; i++) {
             struct result *r = &w[t].res[i];
             printf("conn %d %d %d %llu %llu %s %s\n", w[t].tid, i, r->fd, r->in, r->out,
-                   r->err == 0 ? "0" : r->err < 0 ? "EOF" : strerrorname_np(r->err), r->op);
+                   r->err == 0  ? "0"
+                   : r->err < 0 ? "EOF"
+                                : strerrorname_np(r->err),
+                   r->op);
         }
     return 0;
 }

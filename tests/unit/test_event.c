@@ -4,10 +4,10 @@
 #include "event.h"
 #include "fdtable.h"
 #include "logwriter.h"
-#include "say.h"
 #include "modmap.h"
 #include "proc.h"
 #include "rsw_schema.h"
+#include "say.h"
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -77,8 +77,12 @@ __attribute__((noinline)) void report_from_a_named_function(struct rsw_fd *e)
 
 Test(event, start_and_error_lines)
 {
-    struct rsw_fd e = {.state = RSW_FD_WATCHED, .family = RSW_FAM_INET6, .conn = 9,
-                       .bytes_in = 10, .bytes_out = 20, .cookie = 77};
+    struct rsw_fd e = {.state = RSW_FD_WATCHED,
+                       .family = RSW_FAM_INET6,
+                       .conn = 9,
+                       .bytes_in = 10,
+                       .bytes_out = 20,
+                       .cookie = 77};
     strcpy(e.peer, "[::1]:8080");
     rsw_ev_start("exec");
     report_from_a_named_function(&e);
