@@ -162,9 +162,13 @@ static void saw_so_error(int fd, struct rsw_fd *e, int *val)
 RSW_EXPORT int getsockopt(int fd, int level, int name, void *restrict val, socklen_t *restrict len)
 {
     struct rsw_guard g;
-    if (level != SOL_SOCKET || name != SO_ERROR || !rsw_enter(&g))
+    if (!rsw_enter(&g))
         return rsw_real.getsockopt(fd, level, name, val, len);
     int r = RSW_REAL(&g, getsockopt(fd, level, name, val, len));
+    if (level != SOL_SOCKET || name != SO_ERROR) {
+        rsw_leave(&g);
+        return r;
+    }
     struct rsw_fd *e;
     if (r == 0 && val && len && *len >= sizeof(int) && (e = rsw_fdt_watched(fd)))
         saw_so_error(fd, e, val);

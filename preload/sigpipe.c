@@ -214,9 +214,11 @@ static int app_sigaction(const struct sigaction *act, struct sigaction *old)
  * when it does; otherwise the caller passes the call straight through. */
 static int pipe_call(int sig, struct rsw_guard *g)
 {
-    if (sig != SIGPIPE || !rsw_enter(g))
+    /* entered first for every signal: it also resolves the real functions when another
+     * library's constructor (ASan's, say) sets up its handlers before ours ran */
+    if (!rsw_enter(g))
         return 0;
-    if (active)
+    if (sig == SIGPIPE && active)
         return 1;
     rsw_leave(g);
     return 0;
