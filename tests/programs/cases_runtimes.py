@@ -37,6 +37,28 @@ class GoReset:
         self.r.close()
 
 
+def against_resetters(ctx, argv_for_port, env=None, extra=(), peer=GoReset):
+    """Runs argv_for_port(port) without, then with the preload (a fresh log dir), each against its own
+    resetting peer (a new peer() each); extra: further closers (e.g. a ClosedPort) to close afterwards.
+    Returns (bare, watched, logdir, the watched run's peer port)."""
+    srv = [peer(), peer()]
+    try:
+        bare = ctx.run(argv_for_port(srv[0].port), False, env=env)
+        logdir = ctx.logdir("watched")
+        watched = ctx.run(argv_for_port(srv[1].port), True, logdir, env=env)
+    finally:
+        for s in (*srv, *extra):
+            s.close()
+    return bare, watched, logdir, srv[1].port
+
+
+def python_script(ctx, name, source):
+    path = ctx.path(name)
+    with open(path, "w") as f:
+        f.write(source)
+    return path
+
+
 # ---- python3 ---------------------------------------------------------------------------------------
 
 PY_SUBPROCESS = r"""
@@ -57,17 +79,8 @@ except ConnectionResetError as e:
 def python_subprocess_reset(ctx):
     """python3 runs subprocess.run(['true']) (vfork+exec) holding a connection, then the peer resets
     it: the parent's recv ECONNRESET is logged in the parent's log; true logs to its own file."""
-    script = ctx.path("sub.py")
-    with open(script, "w") as f:
-        f.write(PY_SUBPROCESS)
-    srv = [GoReset(), GoReset()]
-    try:
-        bare = ctx.run([PY, script, str(srv[0].port)], False)
-        logdir = ctx.logdir("watched")
-        watched = ctx.run([PY, script, str(srv[1].port)], True, logdir)
-    finally:
-        for s in srv:
-            s.close()
+    script = python_script(ctx, "sub.py", PY_SUBPROCESS)
+    bare, watched, logdir, port = against_resetters(ctx, lambda p: [PY, script, str(p)])
     same(bare, watched, "python3 subprocess + reset")
     check(watched.rc == 0 and watched.stdout == "child 0\nreset 104\n", f"python3: {watched.describe()}")
     no_rstwatch_noise(watched)
@@ -77,7 +90,7 @@ def python_subprocess_reset(ctx):
     check(len(children) == 1 and children[0].get("origin") == "exec" and children[0].get("exe") == "/usr/bin/true",
           f"one exec'd child (true) with its own log, its ppid python's: {[show(c) for c in children]}\n  {logs.listing()}")
     check(len(logs.of_pid(children[0]["pid"])) == 1, f"true's log: {logs.listing()}")
-    peer = f"127.0.0.1:{srv[1].port}"
+    peer = f"127.0.0.1:{port}"
     err = expect_error(py, "python3", "ECONNRESET", "read", peer, objs=("libc.so.6", PY_OBJ), count=1)
     # The vfork child runs in the parent's memory until it execs: what it does there (closing every fd
     # with close_range) must not reach the parent's table or log.
@@ -110,22 +123,13 @@ asyncio.run(main())
 @case
 def python_asyncio_reset(ctx):
     """python3 asyncio streams: the peer resets; StreamReader.read raises ConnectionResetError."""
-    script = ctx.path("aio.py")
-    with open(script, "w") as f:
-        f.write(PY_ASYNCIO)
-    srv = [GoReset(), GoReset()]
-    try:
-        bare = ctx.run([PY, script, str(srv[0].port)], False)
-        logdir = ctx.logdir("watched")
-        watched = ctx.run([PY, script, str(srv[1].port)], True, logdir)
-    finally:
-        for s in srv:
-            s.close()
+    script = python_script(ctx, "aio.py", PY_ASYNCIO)
+    bare, watched, logdir, port = against_resetters(ctx, lambda p: [PY, script, str(p)])
     same(bare, watched, "python3 asyncio reset")
     check(watched.rc == 0 and watched.stdout == "reset 104\n", f"python3: {watched.describe()}")
     logs = Logs(logdir)
     expect_tree_logged(logs, {watched.pid: os.getpid()}, watched.pid)
-    expect_error(logs.lines_of(watched.pid), "python3 asyncio", "ECONNRESET", "read", f"127.0.0.1:{srv[1].port}",
+    expect_error(logs.lines_of(watched.pid), "python3 asyncio", "ECONNRESET", "read", f"127.0.0.1:{port}",
                  objs=("libc.so.6", PY_OBJ), count=1)
 
 
@@ -177,21 +181,12 @@ asyncio.run(main())
 def python_asyncio_subprocess_reset(ctx):
     """python3 asyncio: open_connection, then asyncio.create_subprocess_exec('true') while holding it, then
     the peer resets: the parent's ECONNRESET is on its own connection; true logs to its own file."""
-    script = ctx.path("aiosub.py")
-    with open(script, "w") as f:
-        f.write(PY_ASYNCIO_SUBPROCESS)
-    srv = [GoReset(), GoReset()]
-    try:
-        bare = ctx.run([PY, script, str(srv[0].port)], False)
-        logdir = ctx.logdir("watched")
-        watched = ctx.run([PY, script, str(srv[1].port)], True, logdir)
-    finally:
-        for s in srv:
-            s.close()
+    script = python_script(ctx, "aiosub.py", PY_ASYNCIO_SUBPROCESS)
+    bare, watched, logdir, port = against_resetters(ctx, lambda p: [PY, script, str(p)])
     same(bare, watched, "python3 asyncio subprocess + reset")
     check(watched.rc == 0 and watched.stdout == "child 0\nreset 104\n", f"python3: {watched.describe()}")
     no_rstwatch_noise(watched)
-    subprocess_reset_checks(ctx, Logs(logdir), watched, f"127.0.0.1:{srv[1].port}", ["/usr/bin/true"])
+    subprocess_reset_checks(ctx, Logs(logdir), watched, f"127.0.0.1:{port}", ["/usr/bin/true"])
 
 
 PY_MP_SPAWN = r"""
@@ -225,19 +220,10 @@ def python_multiprocessing_spawn_reset(ctx):
     """python3 multiprocessing spawn context: a Process (a new python3, plus the resource tracker) started
     while holding a connection the peer later resets. The parent's ECONNRESET is on its own connection;
     the child's refused connect is in the child's own log, not the parent's."""
-    script = ctx.path("mpspawn.py")
-    with open(script, "w") as f:
-        f.write(PY_MP_SPAWN)
-    srv = [GoReset(), GoReset()]
+    script = python_script(ctx, "mpspawn.py", PY_MP_SPAWN)
     closed = ClosedPort()
-    try:
-        bare = ctx.run([PY, script, str(srv[0].port), str(closed.port)], False)
-        logdir = ctx.logdir("watched")
-        watched = ctx.run([PY, script, str(srv[1].port), str(closed.port)], True, logdir)
-    finally:
-        for s in srv:
-            s.close()
-        closed.close()
+    bare, watched, logdir, port = against_resetters(ctx, lambda p: [PY, script, str(p), str(closed.port)],
+                                                    extra=(closed,))
     same(bare, watched, "python3 multiprocessing spawn + reset")
     check(watched.rc == 0 and watched.stdout == "child 0\nreset 104\n", f"python3: {watched.describe()}")
     no_rstwatch_noise(watched)
@@ -247,7 +233,7 @@ def python_multiprocessing_spawn_reset(ctx):
     starts = [e for e in logs.all() if e["ev"] == "start" and e.get("ppid") == watched.pid]
     py_exe = starts[0].get("exe") if starts else "?"
     check(py_exe in ("/usr/bin/python3", "/usr/bin/python3.11"), f"the children's exe: {[show(s) for s in starts]}")
-    subprocess_reset_checks(ctx, logs, watched, f"127.0.0.1:{srv[1].port}", [py_exe, py_exe])
+    subprocess_reset_checks(ctx, logs, watched, f"127.0.0.1:{port}", [py_exe, py_exe])
     kids = [s for s in starts if "--multiprocessing-fork" in s.get("argv", [])]
     check(len(kids) == 1, f"one spawned Process (argv with --multiprocessing-fork): {[show(s) for s in starts]}")
     refused = f"127.0.0.1:{closed.port}"
@@ -435,20 +421,14 @@ def node_http_reset(ctx):
     """node's http client: the server reads the request and resets; 'error ECONNRESET'. libuv reads
     with read(2), and closes the socket with a raw syscall(SYS_close): the close must be logged."""
     need("/usr/bin/node")
-    srv = [Resetter(need="http"), Resetter(need="http")]
-    try:
-        bare = ctx.run(["/usr/bin/node", "-e", NODE_HTTP, str(srv[0].port)], False)
-        logdir = ctx.logdir("watched")
-        watched = ctx.run(["/usr/bin/node", "-e", NODE_HTTP, str(srv[1].port)], True, logdir)
-    finally:
-        for s in srv:
-            s.close()
+    bare, watched, logdir, port = against_resetters(ctx, lambda p: ["/usr/bin/node", "-e", NODE_HTTP, str(p)],
+                                                    peer=lambda: Resetter(need="http"))
     same(bare, watched, "node http reset")
     check(watched.rc == 0 and watched.stdout == "error ECONNRESET\nclosed\n", f"node: {watched.describe()}")
     logs = Logs(logdir)
     expect_tree_logged(logs, {watched.pid: os.getpid()}, watched.pid)
     lines = logs.lines_of(watched.pid)
-    peer = f"127.0.0.1:{srv[1].port}"
+    peer = f"127.0.0.1:{port}"
     err = expect_error(lines, "node", "ECONNRESET", "read", peer, objs=("libc.so.6", "node"), count=1)
     closes = [e for e in lines if e["ev"] == "close" and e.get("conn") == err.get("conn")]
     check(len(closes) == 1 and closes[0].get("peer") == peer,
@@ -511,22 +491,15 @@ def java_threads_logged(logs, proc):
 def java_socket_reset(ctx):
     """java.net.Socket read after the peer resets: SocketException 'Connection reset'."""
     d = java_class(ctx)
-    srv = [GoReset(), GoReset()]
     env = {"JAVA_TOOL_OPTIONS": None, "_JAVA_OPTIONS": None}
-    try:
-        bare = ctx.run(["/usr/bin/java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", d, "RswProbe", "socket",
-                        str(srv[0].port)], False, env=env)
-        logdir = ctx.logdir("watched")
-        watched = ctx.run(["/usr/bin/java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", d, "RswProbe", "socket",
-                           str(srv[1].port)], True, logdir, env=env)
-    finally:
-        for s in srv:
-            s.close()
+    bare, watched, logdir, port = against_resetters(
+        ctx, lambda p: ["/usr/bin/java", "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", d, "RswProbe", "socket",
+                        str(p)], env=env)
     same(bare, watched, "java socket reset")
     check(watched.rc == 0 and watched.stdout == "reset Connection reset\n", f"java: {watched.describe()}")
     logs = Logs(logdir)
     java_threads_logged(logs, watched)
-    port = srv[1].port  # the JVM's sockets are IPv6 (dual stack): the peer is IPv4-mapped
+    # the JVM's sockets are IPv6 (dual stack): the peer is IPv4-mapped
     expect_error(logs.lines_of(watched.pid), "java", "ECONNRESET", "read",
                  {f"127.0.0.1:{port}", f"[::ffff:127.0.0.1]:{port}"}, objs=("libc.so.6", "libnio.so"), count=1)
 
