@@ -34,7 +34,8 @@ static size_t max_fds(void)
 
 static void after_fork_child(void)
 {
-    rsw_tls.vfork_of = 0; /* a vfork mark the parent never cleared is not ours: we are a real child */
+    rsw_tls.vfork_of =
+        0; /* a vfork mark the parent never cleared is not ours: we are a real child */
     rsw_busy();
     rsw_proc_after_fork();
     rsw_mod_after_fork();
