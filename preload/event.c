@@ -226,11 +226,3 @@ static void write_modules_since(size_t from, size_t to)
         rsw_log_write(buf, rsw_json_end(&j));
     }
 }
-
-void rsw_ev_modules(size_t from)
-{
-    int saved = errno;
-    if (rsw_ev_wanted(RSW_EV_MODULE))
-        write_modules_since(from, rsw_mod_count());
-    errno = saved;
-}

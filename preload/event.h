@@ -42,9 +42,6 @@ int rsw_ev_wanted(enum rsw_ev ev);
 void rsw_ev_emit(const struct rsw_evinfo *in);
 /* The start event: name, exe, argv, ppid, host. */
 void rsw_ev_start(const char *origin);
-/* A module line for every loaded object from index `from` of the module map (modmap.h). The
- * library calls it itself before the first line with a backtrace that needs them. */
-void rsw_ev_modules(size_t from);
 
 /* Is err one of the connection-killing errnos the library reports (rsw_schema.def)? */
 int rsw_errno_interesting(int err);

@@ -50,16 +50,42 @@ static int open_expanded(void)
     return open_path(lw.path);
 }
 
-/* "rstwatch: pid 123 (nginx): cannot open the log /x/y.jsonl (EACCES); <tail>" */
-static void say_cannot(const char *tail)
+static void append(char *buf, size_t *n, size_t cap, const char *s)
 {
-    char pid[24], en[16], head[160];
+    size_t l = strlen(s);
+    if (l > cap - 1 - *n)
+        l = cap - 1 - *n;
+    memcpy(buf + *n, s, l);
+    *n += l;
+    buf[*n] = 0;
+}
+
+/* "rstwatch: pid 123 (nginx): <what> /x/y.jsonl (EACCES); <tail>", errno naming the cause, in one
+ * write. Async-signal-safe: a write that fails may be made from the SIGPIPE handler. */
+static void say_log(const char *what, const char *tail)
+{
+    char line[768], num[24], en[16];
+    size_t n = 0;
     int err = errno;
-    pid[rsw_fmt_u64(pid, (unsigned)rsw_self.pid)] = 0;
-    snprintf(head, sizeof head, "rstwatch: pid %s (%s): cannot open the log ", pid, rsw_self.name);
-    char tailbuf[256];
-    snprintf(tailbuf, sizeof tailbuf, " (%s); %s", rsw_errno_name(err, en), tail);
-    rsw_say(head, lw.path[0] ? lw.path : lw.tmpl, tailbuf);
+    num[rsw_fmt_u64(num, (unsigned)rsw_self.pid)] = 0;
+    const char *parts[] = {"rstwatch: pid ",
+                           num,
+                           " (",
+                           rsw_self.name,
+                           "): ",
+                           what,
+                           " ",
+                           lw.is_stderr ? "stderr"
+                           : lw.path[0] ? lw.path
+                                        : lw.tmpl,
+                           " (",
+                           rsw_errno_name(err, en),
+                           "); ",
+                           tail};
+    line[0] = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        append(line, &n, sizeof line, parts[i]);
+    rsw_say(line, NULL, NULL);
 }
 
 /* Makes p absolute against the current directory (once, at start: a daemon's chdir later
@@ -117,7 +143,7 @@ void rsw_log_open(void)
             lw.fd = open_expanded();
     }
     if (lw.fd < 0)
-        say_cannot("this process is not recorded");
+        say_log("cannot open the log", "this process is not recorded");
     remember_identity();
 }
 
@@ -136,7 +162,7 @@ void rsw_log_after_fork(void)
             memcpy(lw.path, parent, sizeof parent);
             return;
         }
-        say_cannot("this process is not recorded");
+        say_log("cannot open the log", "this process is not recorded");
         lw.fd = -1;
         return;
     }
@@ -185,12 +211,15 @@ static int check_identity(void)
     if (fstat(lw.fd, &st) == 0 && st.st_dev == lw.dev && st.st_ino == lw.ino)
         return 0;
     if (lw.is_stderr || !lw.path[0]) {
+        errno = EBADF;
+        say_log("the program closed the log", "logging stopped");
         lw.fd = -1;
         return -1;
     }
     rsw_own_drop(lw.fd);
     int fd = open_path(lw.path);
     if (fd < 0) {
+        say_log("cannot reopen the log", "logging stopped");
         lw.fd = -1;
         return -1;
     }
@@ -204,7 +233,11 @@ void rsw_log_write(const char *line, size_t len)
     if (lw.fd < 0 || len == 0)
         return;
     int saved = errno;
-    if (check_identity() == 0 && rsw_sys_write(lw.fd, line, len) < 0 && errno == EPIPE)
-        lw.fd = -1; /* a log on a pipe nobody reads any more (stderr mode): stop, silently */
+    if (check_identity() == 0 && rsw_sys_write(lw.fd, line, len) < 0 && errno == EPIPE) {
+        /* a log on a pipe nobody reads any more: stop. Said on stderr, which may be that very
+         * pipe: the SIGPIPE of the library's own write is not the program's (sigpipe.c) */
+        say_log("nobody reads the log", "logging stopped");
+        lw.fd = -1;
+    }
     errno = saved;
 }

@@ -9,6 +9,7 @@
 #include "rsw_schema.h"
 #include "say.h"
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -152,12 +153,16 @@ Test(event, start_names_the_program_as_invoked)
     json_decref(all);
 }
 
-Test(event, module_lines_map_ids_to_paths)
+Test(event, module_lines_map_ids_to_paths_once)
 {
-    rsw_ev_modules(0);
+    struct rsw_fd e = {.state = RSW_FD_WATCHED, .family = RSW_FAM_INET, .conn = 3};
+    strcpy(e.peer, "127.0.0.1:80");
+    report_from_a_named_function(&e);
+    report_from_a_named_function(&e); /* the modules are on disk already: no line again */
     json_t *all = lines();
-    cr_assert_eq(json_array_size(all), rsw_mod_count(), "one line a module");
-    for (size_t i = 0; i < json_array_size(all); i++) {
+    size_t nm = rsw_mod_count();
+    cr_assert_eq(json_array_size(all), nm + 2, "one line a module, then the two errors");
+    for (size_t i = 0; i < nm; i++) {
         json_t *ml = json_array_get(all, i);
         const struct rsw_module *m = rsw_mod_at(i);
         cr_assert_str_eq(s(ml, "ev"), "module");
@@ -165,6 +170,8 @@ Test(event, module_lines_map_ids_to_paths)
         cr_assert_str_eq(s(ml, "path"), m->path);
         cr_assert_eq(strtoull(s(ml, "base"), NULL, 16), m->base);
     }
+    cr_assert_str_eq(s(json_array_get(all, nm), "ev"), "error");
+    cr_assert_str_eq(s(json_array_get(all, nm + 1), "ev"), "error");
     json_decref(all);
 }
 
@@ -212,4 +219,33 @@ Test(event, never_writes_into_a_reused_fd)
     json_t *all = lines();
     cr_assert_eq(json_array_size(all), 1, "the line went to the reopened log");
     json_decref(all);
+}
+
+/* The same when the log cannot be reopened (its directory is gone): logging stops, and says so in
+ * one rstwatch: line naming the file and the errno; the program's file is still untouched. */
+/* the suite's setup runs first, then this test's own init */
+Test(event, a_log_that_cannot_be_reopened_says_so, .init = cr_redirect_stderr)
+{
+    char logpath[300], other[300];
+    snprintf(logpath, sizeof logpath, "%s/log.%d", dir, getpid());
+    snprintf(other, sizeof other, "/tmp/rsw-unit-other-%d", getpid());
+    int lf = rsw_log_fd();
+    unlink(logpath);
+    cr_assert_eq(rmdir(dir), 0);
+    syscall(SYS_close, lf);
+    int fd = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    cr_assert_eq(dup2(fd, lf), lf);
+    close(fd);
+    rsw_ev_start("exec");
+    cr_assert(!rsw_log_enabled(), "logging stopped");
+    struct stat st;
+    cr_assert_eq(stat(other, &st), 0);
+    cr_assert_eq(st.st_size, 0, "nothing written into the program's file");
+    unlink(other);
+    char want[600];
+    snprintf(want, sizeof want,
+             "rstwatch: pid %d (unit): cannot reopen the log %s (ENOENT); logging stopped\n",
+             getpid(), logpath);
+    fflush(stderr);
+    cr_assert_stderr_eq_str(want);
 }
