@@ -5,11 +5,11 @@
 #include <string.h>
 
 /* Bump when a field changes meaning; readers skip lines with a newer "v". */
-#define RSW_SCHEMA_VERSION 2
+#define RSW_SCHEMA_VERSION 3
 #define RSW_VERSION_STRING "0.1.0"
 
 /* RSTWATCH_EVENTS levels: an event is written when the configured level is at least its own. */
-enum rsw_level { RSW_LEVEL_ERRORS = 0, RSW_LEVEL_CONN = 1, RSW_LEVEL_ALL = 2 };
+enum rsw_level { RSW_LEVEL_ERRORS = 0, RSW_LEVEL_FAILURES = 1, RSW_LEVEL_CONN = 2, RSW_LEVEL_ALL = 3 };
 
 enum rsw_ev {
 #define RSW_EVENT(ID, name, level) RSW_EV_##ID,

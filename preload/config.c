@@ -7,7 +7,10 @@
 #include <string.h>
 #include <sys/auxv.h>
 
-struct rsw_config rsw_cfg = {RSW_BACKTRACE_DEFAULT, RSW_EVENTS_CONN, 0, 0, NULL, NULL};
+struct rsw_config rsw_cfg = {.backtrace = RSW_BACKTRACE_DEFAULT,
+                             .events = RSW_EVENTS_FAILURES,
+                             .rate = RSW_RATE_DEFAULT,
+                             .log_max = RSW_LOG_MAX_DEFAULT};
 
 static void report(const char *msg)
 {
@@ -23,6 +26,10 @@ void rsw_config_load(void)
     if (rsw_config_events(getenv("RSTWATCH_EVENTS"), &rsw_cfg.events, msg, sizeof msg))
         report(msg);
     if (rsw_config_sigpipe(getenv("RSTWATCH_SIGPIPE"), &rsw_cfg.sigpipe_survive, msg, sizeof msg))
+        report(msg);
+    if (rsw_config_rate(getenv("RSTWATCH_RATE"), &rsw_cfg.rate, msg, sizeof msg))
+        report(msg);
+    if (rsw_config_log_max(getenv("RSTWATCH_LOG_MAX"), &rsw_cfg.log_max, msg, sizeof msg))
         report(msg);
     rsw_cfg.log = rsw_cfg.secure ? NULL : getenv("RSTWATCH_LOG");
     rsw_cfg.inject = rsw_cfg.secure ? NULL : getenv("RSTWATCH_INJECT");

@@ -3,6 +3,7 @@
 #include "backtrace.h"
 #include "config.h"
 #include "jsonw.h"
+#include "line.h"
 #include "logwriter.h"
 #include "modmap.h"
 #include "proc.h"
@@ -18,15 +19,12 @@
 
 #define RSW_LINE_MAX 12288
 
-static __thread int rsw_tid __attribute__((tls_model("initial-exec")));
-
 /* Module lines are written when first needed: before the first line with a backtrace, and
  * then for each object loaded since (modules_written: how many of the map's are on disk). */
 static size_t modules_written;
 
 void rsw_ev_after_fork(void)
 {
-    rsw_tid = 0;
     modules_written = 0; /* the child's own log (or its lines in a shared one) needs them too */
 }
 
@@ -53,21 +51,6 @@ int rsw_ev_wanted(enum rsw_ev ev)
 static const char *family_name(int f)
 {
     return f > 0 && f < RSW_FAM_NKINDS ? rsw_family_names[f] : NULL;
-}
-
-static void begin(struct rsw_json *j, char *buf, size_t cap, enum rsw_ev ev)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    if (!rsw_tid)
-        rsw_tid = rsw_sys_gettid();
-    rsw_json_begin(j, buf, cap);
-    rsw_json_u64(j, RSW_KEY(V), RSW_SCHEMA_VERSION);
-    rsw_json_u64(j, RSW_KEY(TS), (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec);
-    rsw_json_u64(j, RSW_KEY(SEQ), rsw_log_next_seq());
-    rsw_json_i64(j, RSW_KEY(PID), rsw_self.pid);
-    rsw_json_i64(j, RSW_KEY(TID), rsw_tid);
-    rsw_json_str(j, RSW_KEY(EV), rsw_ev_names[ev]);
 }
 
 static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
@@ -113,7 +96,7 @@ void rsw_ev_emit(const struct rsw_evinfo *in)
             rsw_mod_scan(rsw_self.program);
         need_modules();
     }
-    begin(&j, buf, sizeof buf, in->ev);
+    rsw_line_begin(&j, buf, sizeof buf, in->ev);
     if (in->call)
         rsw_json_str(&j, RSW_KEY(CALL), in->call);
     if (in->op)
@@ -191,7 +174,7 @@ void rsw_ev_start(const char *origin)
     int saved = errno;
     if (!rsw_ev_wanted(RSW_EV_START))
         return;
-    begin(&j, buf, sizeof buf, RSW_EV_START);
+    rsw_line_begin(&j, buf, sizeof buf, RSW_EV_START);
     rsw_json_str(&j, RSW_KEY(ORIGIN), origin);
     rsw_json_str(&j, RSW_KEY(NAME), rsw_self.name);
     rsw_json_str(&j, RSW_KEY(EXE), rsw_self.exe);
@@ -219,7 +202,7 @@ static void write_modules_since(size_t from, size_t to)
         const struct rsw_module *m = rsw_mod_at(i);
         if (!m->hi)
             continue;
-        begin(&j, buf, sizeof buf, RSW_EV_MODULE);
+        rsw_line_begin(&j, buf, sizeof buf, RSW_EV_MODULE);
         rsw_json_u64(&j, RSW_KEY(ID), m->id);
         rsw_json_str(&j, RSW_KEY(PATH), m->path);
         rsw_json_hex(&j, RSW_KEY(BASE), m->base);

@@ -4,6 +4,7 @@
 #include "backtrace.h"
 #include "config.h"
 #include "event.h"
+#include "line.h"
 #include "inject.h"
 #include "logwriter.h"
 #include "modmap.h"
@@ -39,6 +40,7 @@ static void after_fork_child(void)
     rsw_busy();
     rsw_proc_after_fork();
     rsw_mod_after_fork();
+    rsw_line_after_fork();
     rsw_ev_after_fork();
     rsw_log_after_fork();
     rsw_ev_start("fork");

@@ -20,7 +20,6 @@ static struct {
     int is_stderr;
     dev_t dev; /* identity of the open file, to notice the fd being replaced */
     ino_t ino;
-    uint64_t seq;
     char tmpl[PATH_MAX]; /* absolute path template (%p, %n) */
     char path[PATH_MAX];
 } lw = {.fd = -1};
@@ -149,7 +148,6 @@ void rsw_log_open(void)
 
 void rsw_log_after_fork(void)
 {
-    lw.seq = 0;
     if (lw.fd < 0 || !lw.per_process)
         return;
     char parent[PATH_MAX];
@@ -170,11 +168,6 @@ void rsw_log_after_fork(void)
     rsw_sys_close(lw.fd);
     lw.fd = fd;
     remember_identity();
-}
-
-uint64_t rsw_log_next_seq(void)
-{
-    return __atomic_fetch_add(&lw.seq, 1, __ATOMIC_RELAXED);
 }
 
 int rsw_log_fd(void)

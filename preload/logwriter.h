@@ -15,8 +15,6 @@ void rsw_log_open(void);
 void rsw_log_after_fork(void);
 /* Append one complete line with a single write(2). Async-signal-safe. */
 void rsw_log_write(const char *line, size_t len);
-/* Next per-process sequence number. */
-uint64_t rsw_log_next_seq(void);
 /* The log's fd (-1 if none): the close/dup2 hooks protect it. */
 int rsw_log_fd(void);
 /* Move the log to another fd number (the program is about to dup2 over it). */

@@ -25,7 +25,7 @@ SKIP = 77  # CTest SKIP_RETURN_CODE everywhere
 MISSING = "<absent>"  # fields(..., key=MISSING): the field must be absent
 EVENT_KINDS = {"start", "connect", "connected", "accept", "adopt", "eof", "shutdown", "close", "error",
                "signal", "inject", "io", "module"}
-SCHEMA_VERSION = 2  # what the preload writes (common/rsw_schema.h)
+SCHEMA_VERSION = 3  # what the preload writes (common/rsw_schema.h)
 WATCHED_ERRNOS = {"EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH",
                   "EHOSTDOWN", "ENETDOWN", "ECONNABORTED"}
 HEX = re.compile(r"^0x[0-9a-f]+$")

@@ -18,7 +18,7 @@ import sys
 # Bottom to top. A file may include headers of its own layer or below, never above.
 LAYERS = {
     "base": ["hooks.def", "real", "guard", "sys"],
-    "core": ["fdtable", "jsonw", "addr", "say", "config", "proc", "logwriter", "modmap",
+    "core": ["fdtable", "jsonw", "addr", "say", "config", "proc", "line", "logwriter", "modmap",
              "backtrace", "event", "ownfd", "track", "inject"],
     "shim": ["shim", "hooks_io", "hooks_conn", "hooks_fd", "hooks_proc", "sigpipe", "unwind_pipe"],
     "start": ["init"],

@@ -27,15 +27,19 @@ Test(config, events)
     int v;
     char msg[256];
     cr_assert_eq(rsw_config_events(NULL, &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, RSW_EVENTS_FAILURES);
+    rsw_config_events("failures", &v, msg, sizeof msg);
+    cr_assert_eq(v, RSW_EVENTS_FAILURES);
+    rsw_config_events("conn", &v, msg, sizeof msg);
     cr_assert_eq(v, RSW_EVENTS_CONN);
     rsw_config_events("errors", &v, msg, sizeof msg);
     cr_assert_eq(v, RSW_EVENTS_ERRORS);
     rsw_config_events("all", &v, msg, sizeof msg);
     cr_assert_eq(v, RSW_EVENTS_ALL);
     cr_assert_eq(rsw_config_events("ALL", &v, msg, sizeof msg), -1);
-    cr_assert_eq(v, RSW_EVENTS_CONN);
-    cr_assert_str_eq(msg, "rstwatch: RSTWATCH_EVENTS: expected errors, conn or all, got 'ALL'; "
-                          "using the default conn");
+    cr_assert_eq(v, RSW_EVENTS_FAILURES);
+    cr_assert_str_eq(msg, "rstwatch: RSTWATCH_EVENTS: expected errors, failures, conn or all, got "
+                          "'ALL'; using the default failures");
 }
 
 Test(config, sigpipe)
@@ -68,4 +72,43 @@ Test(config, expand)
     cr_assert_eq(rsw_config_expand("100%%-%x", 1, "a", out, sizeof out), 0);
     cr_assert_str_eq(out, "100%-%x");
     cr_assert_eq(rsw_config_expand("%n%n%n%n%n", 1, "0123456789abcdef", out, sizeof out), -1);
+}
+
+Test(config, rate)
+{
+    unsigned v;
+    char msg[256];
+    cr_assert_eq(rsw_config_rate(NULL, &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, 100);
+    cr_assert_eq(rsw_config_rate("0", &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(rsw_config_rate("2500", &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, 2500);
+    cr_assert_eq(rsw_config_rate("-1", &v, msg, sizeof msg), -1);
+    cr_assert_eq(v, 100);
+    cr_assert_str_eq(msg, "rstwatch: RSTWATCH_RATE: expected events per second per call site (0: "
+                          "no limit), got '-1'; using the default 100");
+    cr_assert_eq(rsw_config_rate("10/s", &v, msg, sizeof msg), -1);
+}
+
+Test(config, log_max)
+{
+    unsigned long long v;
+    char msg[256];
+    cr_assert_eq(rsw_config_log_max(NULL, &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, 256ull << 20);
+    cr_assert_eq(rsw_config_log_max("0", &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, 0);
+    cr_assert_eq(rsw_config_log_max("4096", &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, 4096);
+    cr_assert_eq(rsw_config_log_max("64K", &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, 65536);
+    cr_assert_eq(rsw_config_log_max("1g", &v, msg, sizeof msg), 0);
+    cr_assert_eq(v, 1ull << 30);
+    cr_assert_eq(rsw_config_log_max("12MB", &v, msg, sizeof msg), -1);
+    cr_assert_eq(v, 256ull << 20);
+    cr_assert_str_eq(msg, "rstwatch: RSTWATCH_LOG_MAX: expected bytes with an optional K, M or G "
+                          "(0: no limit), got '12MB'; using the default 256M");
+    cr_assert_eq(rsw_config_log_max("M", &v, msg, sizeof msg), -1);
+    cr_assert_eq(rsw_config_log_max("99999999999G", &v, msg, sizeof msg), -1);
 }
