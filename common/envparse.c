@@ -77,8 +77,9 @@ int rsw_config_rate(const char *v, unsigned *out, char *msg, size_t cap)
     char *end;
     unsigned long n = (*v >= '0' && *v <= '9') ? strtoul(v, &end, 10) : (unsigned long)-1;
     if (n == (unsigned long)-1 || *end || n > 1000000000ul) {
-        msgf(msg, cap, "RSTWATCH_RATE: expected events per second per call site (0: no limit), got '",
-             v, "'; using the default 100");
+        msgf(msg, cap,
+             "RSTWATCH_RATE: expected events per second per call site (0: no limit), got '", v,
+             "'; using the default 100");
         return -1;
     }
     *out = (unsigned)n;
@@ -95,14 +96,16 @@ int rsw_config_log_max(const char *v, unsigned long long *out, char *msg, size_t
         (*v >= '0' && *v <= '9') ? strtoull(v, &end, 10) : (unsigned long long)-1;
     int shift = 0;
     if (n != (unsigned long long)-1 && *end && !end[1])
-        shift = *end == 'K' || *end == 'k' ? 10 : *end == 'M' || *end == 'm' ? 20
-                : *end == 'G' || *end == 'g'                              ? 30
-                                                                          : -1;
+        shift = *end == 'K' || *end == 'k'   ? 10
+                : *end == 'M' || *end == 'm' ? 20
+                : *end == 'G' || *end == 'g' ? 30
+                                             : -1;
     else if (n != (unsigned long long)-1 && *end)
         shift = -1;
     if (n == (unsigned long long)-1 || shift < 0 || n > (1ull << 50) >> shift) {
-        msgf(msg, cap, "RSTWATCH_LOG_MAX: expected bytes with an optional K, M or G (0: no limit), got '",
-             v, "'; using the default 256M");
+        msgf(msg, cap,
+             "RSTWATCH_LOG_MAX: expected bytes with an optional K, M or G (0: no limit), got '", v,
+             "'; using the default 256M");
         return -1;
     }
     *out = n << shift;

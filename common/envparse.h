@@ -14,7 +14,7 @@ enum rsw_events {
 
 #define RSW_BACKTRACE_DEFAULT 32
 #define RSW_BACKTRACE_MAX 256
-#define RSW_RATE_DEFAULT 100                   /* events per second per call site */
+#define RSW_RATE_DEFAULT 100               /* events per second per call site */
 #define RSW_LOG_MAX_DEFAULT (256ull << 20) /* bytes per process */
 
 /* Each parser stores the value (or the default) and returns 0, or -1 after writing a one-line

@@ -9,7 +9,12 @@
 #define RSW_VERSION_STRING "0.1.0"
 
 /* RSTWATCH_EVENTS levels: an event is written when the configured level is at least its own. */
-enum rsw_level { RSW_LEVEL_ERRORS = 0, RSW_LEVEL_FAILURES = 1, RSW_LEVEL_CONN = 2, RSW_LEVEL_ALL = 3 };
+enum rsw_level {
+    RSW_LEVEL_ERRORS = 0,
+    RSW_LEVEL_FAILURES = 1,
+    RSW_LEVEL_CONN = 2,
+    RSW_LEVEL_ALL = 3
+};
 
 enum rsw_ev {
 #define RSW_EVENT(ID, name, level) RSW_EV_##ID,

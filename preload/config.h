@@ -6,14 +6,14 @@
 #include <stddef.h>
 
 struct rsw_config {
-    int backtrace;       /* max frames, 0 = none */
-    int events;          /* enum rsw_events */
-    int sigpipe_survive; /* RSTWATCH_SIGPIPE=survive */
-    unsigned rate;       /* RSTWATCH_RATE: events per second per call site, 0 = no limit */
+    int backtrace;              /* max frames, 0 = none */
+    int events;                 /* enum rsw_events */
+    int sigpipe_survive;        /* RSTWATCH_SIGPIPE=survive */
+    unsigned rate;              /* RSTWATCH_RATE: events per second per call site, 0 = no limit */
     unsigned long long log_max; /* RSTWATCH_LOG_MAX: bytes, 0 = no limit */
-    int secure;          /* AT_SECURE: log nothing, inject nothing */
-    const char *log;     /* RSTWATCH_LOG as given, NULL if unset */
-    const char *inject;  /* RSTWATCH_INJECT as given, NULL if unset */
+    int secure;                 /* AT_SECURE: log nothing, inject nothing */
+    const char *log;            /* RSTWATCH_LOG as given, NULL if unset */
+    const char *inject;         /* RSTWATCH_INJECT as given, NULL if unset */
 };
 extern struct rsw_config rsw_cfg;
 
