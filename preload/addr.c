@@ -85,3 +85,12 @@ void rsw_addr_pipe(unsigned long long ino, char *out, size_t cap)
         out[0] = 0;
     append(out, cap, &n, tmp, l);
 }
+
+void rsw_addr_local(int fd, char *out, size_t cap)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof ss;
+    out[0] = 0;
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        rsw_addr_format((struct sockaddr *)&ss, sl, out, cap);
+}

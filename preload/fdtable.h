@@ -13,10 +13,34 @@ enum rsw_fd_state { RSW_FD_UNKNOWN = 0, RSW_FD_IGNORED = 1, RSW_FD_WATCHED = 2, 
 
 enum rsw_fd_flag {
     RSW_F_PENDING = 1 << 0,  /* non-blocking connect in progress */
-    RSW_F_EOF = 1 << 1,      /* a read returned 0 (eof event written) */
+    RSW_F_EOF = 1 << 1,      /* a read returned 0 (eof event written or held) */
+    RSW_F_CONNFAIL = 1 << 2, /* its connect failed: nothing more happens on it */
     RSW_F_INJ_DEAD = 1 << 3, /* an injected fault killed this connection (emulation) */
     RSW_F_TCP = 1 << 4,      /* TCP (TCP_INFO available) */
     RSW_F_ACTIVE = 1 << 5,   /* the program connected it (its SYN counts in bytes_acked) */
+    RSW_F_SHOWN = 1 << 6,    /* failures mode: its lifecycle is in the log, later events too */
+    RSW_F_ERRED = 1 << 7,    /* an error or SIGPIPE met it (written or suppressed) */
+};
+
+/* A lifecycle event not written yet (RSTWATCH_EVENTS=failures): what its line needs. */
+struct rsw_held {
+    uint64_t ts, seq; /* when it happened, and its line number then */
+    const char *call; /* NULL: none held */
+    uint64_t in, out; /* byte counters at that moment */
+    int32_t ret, err; /* has_ret: ret != INT32_MIN */
+    int32_t lfd;      /* accept */
+    int32_t tid;      /* the thread it happened on */
+    int8_t nonblock;  /* connect: -1 unknown */
+    uint8_t ev;       /* enum rsw_ev */
+    uint8_t how;      /* shutdown: SHUT_RD/WR/RDWR + 1 */
+};
+
+enum rsw_hold_slot {
+    RSW_HOLD_OPEN,
+    RSW_HOLD_CONNECTED,
+    RSW_HOLD_SHUTDOWN,
+    RSW_HOLD_EOF,
+    RSW_HOLD_N
 };
 
 #define RSW_PEER_MAX 112
@@ -34,6 +58,8 @@ struct rsw_fd {
     uint64_t cookie;    /* SO_COOKIE, 0 when unknown */
     uint64_t inj_rules; /* injection rules applying to the connection (inject.c), 0: unknown */
     char peer[RSW_PEER_MAX];
+    char local[RSW_PEER_MAX]; /* formatted local address, "" until known */
+    struct rsw_held held[RSW_HOLD_N];
 };
 
 /* 65536 fds a chunk (mapped on first use; only the pages of fds in use get memory). The top

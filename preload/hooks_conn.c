@@ -9,12 +9,19 @@
 #include <fcntl.h>
 #include <string.h>
 
-static void emit_conn_event(enum rsw_ev ev, const char *call, int fd, const struct rsw_fd *e)
+/* The local address: asked now when lines are written as they happen, else when (if ever) the
+ * connection's lines are written (event.c). */
+static const char *local_of(int fd, struct rsw_fd *e)
 {
-    char local[RSW_PEER_MAX];
+    if (rsw_ev_eager())
+        rsw_addr_local(fd, e->local, sizeof e->local);
+    return e->local[0] ? e->local : NULL;
+}
+
+static void emit_conn_event(enum rsw_ev ev, const char *call, int fd, struct rsw_fd *e)
+{
     struct rsw_evinfo in = RSW_EVINFO_INIT;
-    rsw_format_local(fd, local, sizeof local);
-    in.ev = ev, in.call = call, in.fd = fd, in.e = e, in.local = local[0] ? local : NULL;
+    in.ev = ev, in.call = call, in.fd = fd, in.e = e, in.local = local_of(fd, e);
     rsw_ev_emit(&in);
 }
 
@@ -58,14 +65,16 @@ RSW_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t salen)
         __atomic_fetch_and(&e->flags, (uint8_t)~RSW_F_PENDING, __ATOMIC_RELAXED);
     else
         __atomic_fetch_or(&e->flags, RSW_F_PENDING, __ATOMIC_RELAXED);
-    char local[RSW_PEER_MAX];
-    rsw_format_local(fd, local, sizeof local);
     struct rsw_evinfo in = RSW_EVINFO_INIT;
     in.ev = RSW_EV_CONNECT, in.call = "connect", in.fd = fd, in.e = e;
-    in.local = local[0] ? local : NULL;
+    in.local = local_of(fd, e);
     in.has_ret = 1, in.ret = r, in.err = r < 0 ? err : 0;
-    int fl = fcntl(fd, F_GETFL);
-    in.nonblock = fl >= 0 ? !!(fl & O_NONBLOCK) : -1;
+    if (r < 0 && err == EINPROGRESS) {
+        in.nonblock = 1;
+    } else if (rsw_ev_eager()) { /* else asked if the line is ever written */
+        int fl = fcntl(fd, F_GETFL);
+        in.nonblock = fl >= 0 ? !!(fl & O_NONBLOCK) : -1;
+    }
     rsw_ev_emit(&in);
     if (r < 0)
         rsw_report_error("connect", "connect", fd, e, r, err);
@@ -90,14 +99,13 @@ static int do_accept(const char *call, int lfd, struct sockaddr *sa, socklen_t *
     struct rsw_fd *e = rsw_fdt_slot(r);
     if (e && getsockname(r, (struct sockaddr *)&ss, &l) == 0 &&
         (ss.ss_family == AF_INET || ss.ss_family == AF_INET6 || ss.ss_family == AF_UNIX)) {
-        char local[RSW_PEER_MAX];
         __atomic_store_n(&e->state, RSW_FD_BUSY, __ATOMIC_RELEASE);
         rsw_fd_setup_socket(e, r, ss.ss_family, NULL, 0, 0);
+        rsw_addr_format((struct sockaddr *)&ss, l, e->local, sizeof e->local);
         __atomic_store_n(&e->state, RSW_FD_WATCHED, __ATOMIC_RELEASE);
-        rsw_addr_format((struct sockaddr *)&ss, l, local, sizeof local);
         struct rsw_evinfo in = RSW_EVINFO_INIT;
         in.ev = RSW_EV_ACCEPT, in.call = call, in.fd = r, in.lfd = lfd, in.e = e;
-        in.local = local;
+        in.local = e->local;
         rsw_ev_emit(&in);
         if (RSW_UNLIKELY(rsw_inject_armed))
             rsw_inject_accept(r, e, call);

@@ -22,7 +22,7 @@ static int take(int fd, struct rsw_fd *snap)
     return e != NULL;
 }
 
-static void emit_close(const char *call, int fd, const struct rsw_fd *snap, int r, int err)
+static void emit_close(const char *call, int fd, struct rsw_fd *snap, int r, int err)
 {
     struct rsw_evinfo in = RSW_EVINFO_INIT;
     in.ev = RSW_EV_CLOSE, in.call = call, in.fd = fd, in.e = snap;

@@ -1,6 +1,7 @@
 /* hooks_proc.c: process-level shims: dlopen/dlclose (the module map follows what is loaded, so
  * backtraces stay symbolizable) and vfork (its child shares our memory: every hook in it must
  * pass straight through, or it would rewrite the parent's fd table and log under its pid). */
+#include "event.h"
 #include "modmap.h"
 #include "proc.h"
 #include "shim.h"
@@ -23,8 +24,11 @@ static void *loader_call(int open, const char *file, int mode, void *handle, int
     else
         *rc = RSW_REAL(&g, dlclose(handle));
     rsw_tls.in_loader--;
-    if (open ? h != NULL : *rc == 0)
+    if (open ? h != NULL : *rc == 0) {
         rsw_mod_scan(rsw_self.program); /* module lines follow when a backtrace needs them */
+        if (!open)
+            rsw_ev_modules_changed();
+    }
     rsw_leave(&g);
     return h;
 }

@@ -85,3 +85,14 @@ __attribute__((constructor)) static void rsw_constructor(void)
 {
     rsw_init();
 }
+
+/* At exit (not _exit, not a fatal signal: README "Log format" says what is lost then): the
+ * counts still pending, storm summaries and tallies, are written. */
+__attribute__((destructor)) static void rsw_destructor(void)
+{
+    if (!__atomic_load_n(&rsw_ready, __ATOMIC_ACQUIRE) || rsw_tls.vfork_of)
+        return;
+    rsw_busy();
+    rsw_ev_finish();
+    rsw_idle();
+}

@@ -69,8 +69,7 @@ static void wait_ns(uint64_t ns)
         ;
 }
 
-static void emit_inject(int i, const char *call, const char *op, int fd, const struct rsw_fd *e,
-                        int err)
+static void emit_inject(int i, const char *call, const char *op, int fd, struct rsw_fd *e, int err)
 {
     struct rsw_evinfo in = RSW_EVINFO_INIT;
     in.ev = RSW_EV_INJECT, in.call = call, in.op = op, in.fd = fd, in.e = e, in.err = err;

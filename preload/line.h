@@ -12,9 +12,12 @@ uint64_t rsw_line_now(void);
 /* Next per-process sequence number. A line held back (failures mode) takes its number when it
  * happens, so seq follows time even for lines written later. */
 uint64_t rsw_line_next_seq(void);
-/* Starts a line into buf: the common fields, with the given time and sequence number. */
+/* The calling thread's id (cached). */
+int rsw_line_tid(void);
+/* Starts a line into buf: the common fields, with the given time, sequence number and thread
+ * (0: the calling one). */
 void rsw_line_begin_at(struct rsw_json *j, char *buf, size_t cap, enum rsw_ev ev, uint64_t ts,
-                       uint64_t seq);
+                       uint64_t seq, int tid);
 /* Starts a line happening now. */
 void rsw_line_begin(struct rsw_json *j, char *buf, size_t cap, enum rsw_ev ev);
 /* In a forked child: numbering restarts, the thread id is read again. */

@@ -221,16 +221,18 @@ static int check_identity(void)
     return 0;
 }
 
-void rsw_log_write(const char *line, size_t len)
+int rsw_log_write(const char *line, size_t len)
 {
     if (lw.fd < 0 || len == 0)
-        return;
+        return 0;
     int saved = errno;
-    if (check_identity() == 0 && rsw_sys_write(lw.fd, line, len) < 0 && errno == EPIPE) {
+    ssize_t r = -1;
+    if (check_identity() == 0 && (r = rsw_sys_write(lw.fd, line, len)) < 0 && errno == EPIPE) {
         /* a log on a pipe nobody reads any more: stop. Said on stderr, which may be that very
          * pipe: the SIGPIPE of the library's own write is not the program's (sigpipe.c) */
         say_log("nobody reads the log", "logging stopped");
         lw.fd = -1;
     }
     errno = saved;
+    return r == (ssize_t)len;
 }

@@ -14,7 +14,7 @@ void rsw_log_open(void);
  * parent's log, every line carrying its pid. */
 void rsw_log_after_fork(void);
 /* Append one complete line with a single write(2). Async-signal-safe. */
-void rsw_log_write(const char *line, size_t len);
+int rsw_log_write(const char *line, size_t len);
 /* The log's fd (-1 if none): the close/dup2 hooks protect it. */
 int rsw_log_fd(void);
 /* Move the log to another fd number (the program is about to dup2 over it). */

@@ -32,6 +32,33 @@ static void range_of(const struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *
     *hi = h;
 }
 
+/* The NT_GNU_BUILD_ID note of a loaded object, read from its mapped PT_NOTE segments. */
+static void build_id_of(const struct dl_phdr_info *info, struct rsw_module *m)
+{
+    m->build_id_len = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        const unsigned char *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            size_t namesz = (nh->n_namesz + 3u) & ~3u, descsz = (nh->n_descsz + 3u) & ~3u;
+            const unsigned char *name = p + sizeof *nh, *desc = name + namesz;
+            if (desc + descsz > end)
+                break;
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !memcmp(name, "GNU", 4) &&
+                nh->n_descsz > 0 && nh->n_descsz <= RSW_MOD_BUILD_ID_MAX) {
+                memcpy(m->build_id, desc, nh->n_descsz);
+                m->build_id_len = (uint8_t)nh->n_descsz;
+                return;
+            }
+            p = desc + descsz;
+        }
+    }
+}
+
 static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
     struct scan *s = arg;
@@ -53,6 +80,9 @@ static int on_object(struct dl_phdr_info *info, size_t size, void *arg)
     struct rsw_module *m = &mods[n];
     m->lo = lo, m->hi = hi;
     m->base = lo & ~(uintptr_t)4095;
+    m->size = hi - m->base;
+    m->unload_noted = 0;
+    build_id_of(info, m);
     m->id = (uint32_t)(n + 1);
     strncpy(m->path, path, RSW_MOD_PATH_MAX - 1);
     m->path[RSW_MOD_PATH_MAX - 1] = 0;
@@ -101,4 +131,12 @@ size_t rsw_mod_count(void)
 const struct rsw_module *rsw_mod_at(size_t i)
 {
     return i < rsw_mod_count() ? &mods[i] : NULL;
+}
+
+int rsw_mod_note_unload(size_t i)
+{
+    uint32_t no = 0;
+    return i < rsw_mod_count() && !__atomic_load_n(&mods[i].hi, __ATOMIC_ACQUIRE) &&
+           __atomic_compare_exchange_n(&mods[i].unload_noted, &no, 1, 0, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
 }

@@ -27,6 +27,8 @@ static void reset_entry(struct rsw_fd *e, uint8_t flags)
     e->flags = flags;
     e->cookie = 0;
     e->peer[0] = 0;
+    e->local[0] = 0;
+    memset(e->held, 0, sizeof e->held);
 }
 
 void rsw_fd_setup_socket(struct rsw_fd *e, int fd, int family, const struct sockaddr *peer,
@@ -45,7 +47,9 @@ void rsw_fd_setup_socket(struct rsw_fd *e, int fd, int family, const struct sock
         e->family = family == AF_INET    ? RSW_FAM_INET
                     : family == AF_INET6 ? RSW_FAM_INET6
                                          : RSW_FAM_UNIX;
-    e->cookie = rsw_sys_getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &cl) == 0 ? cookie : 0;
+    /* held lines (failures mode) ask for it only if they are ever written */
+    if (rsw_ev_eager())
+        e->cookie = rsw_sys_getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &cl) == 0 ? cookie : 0;
 }
 
 /* Is this a socket the library watches: TCP over IPv4/IPv6, UNIX stream/seqpacket? */
@@ -76,20 +80,10 @@ static int dead_tcp(int fd)
     return ti.tcpi_state == 7; /* TCP_CLOSE (netinet/tcp.h and linux/tcp.h clash) */
 }
 
-void rsw_format_local(int fd, char *out, size_t cap)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    out[0] = 0;
-    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
-        rsw_addr_format((struct sockaddr *)&ss, sl, out, cap);
-}
-
 struct rsw_fd *rsw_fd_adopt(int fd, const char *call)
 {
     struct stat st;
     int family = 0, saved = errno;
-    char local[RSW_PEER_MAX];
     struct rsw_fd *e = rsw_fdt_slot(fd);
     if (!e)
         return NULL;
@@ -98,7 +92,6 @@ struct rsw_fd *rsw_fd_adopt(int fd, const char *call)
                                      __ATOMIC_ACQUIRE))
         return expect == RSW_FD_WATCHED ? e : NULL;
     uint32_t state = RSW_FD_IGNORED;
-    local[0] = 0;
     if (fstat(fd, &st) != 0) {
         state = RSW_FD_UNKNOWN; /* not open (EBADF): nothing to remember */
     } else if (S_ISSOCK(st.st_mode) && watchable_socket(fd, &family)) {
@@ -106,11 +99,11 @@ struct rsw_fd *rsw_fd_adopt(int fd, const char *call)
         socklen_t sl = sizeof ss;
         if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) { /* connected */
             rsw_fd_setup_socket(e, fd, family, (struct sockaddr *)&ss, sl, 0);
-            rsw_format_local(fd, local, sizeof local);
+            rsw_addr_local(fd, e->local, sizeof e->local);
             state = RSW_FD_WATCHED;
         } else if (errno == ENOTCONN && family != AF_UNIX && dead_tcp(fd)) {
             rsw_fd_setup_socket(e, fd, family, NULL, 0, 0); /* peer unknown: gone */
-            rsw_format_local(fd, local, sizeof local);
+            rsw_addr_local(fd, e->local, sizeof e->local);
             state = RSW_FD_WATCHED;
         }
     } else if (S_ISFIFO(st.st_mode)) {
@@ -123,15 +116,14 @@ struct rsw_fd *rsw_fd_adopt(int fd, const char *call)
     if (state == RSW_FD_WATCHED) {
         struct rsw_evinfo ev = RSW_EVINFO_INIT;
         ev.ev = RSW_EV_ADOPT, ev.call = call, ev.fd = fd, ev.e = e;
-        ev.local = local[0] ? local : NULL;
+        ev.local = e->local[0] ? e->local : NULL;
         rsw_ev_emit(&ev);
     }
     errno = saved;
     return state == RSW_FD_WATCHED ? e : NULL;
 }
 
-void rsw_report_error(const char *call, const char *op, int fd, const struct rsw_fd *e, long ret,
-                      int err)
+void rsw_report_error(const char *call, const char *op, int fd, struct rsw_fd *e, long ret, int err)
 {
     if (!rsw_errno_interesting(err))
         return;

@@ -24,8 +24,6 @@ void rsw_fd_setup_socket(struct rsw_fd *e, int fd, int family, const struct sock
 void rsw_io_done(int fd, struct rsw_fd *e, const char *call, enum rsw_op op, int flags, size_t len,
                  ssize_t r, int err);
 /* Reports a failed call on a (possibly NULL) connection if err is one the library reports. */
-void rsw_report_error(const char *call, const char *op, int fd, const struct rsw_fd *e, long ret,
+void rsw_report_error(const char *call, const char *op, int fd, struct rsw_fd *e, long ret,
                       int err);
-/* The socket's local address, formatted ("" if unknown). */
-void rsw_format_local(int fd, char *out, size_t cap);
 #endif

@@ -121,7 +121,8 @@ class Ctx(Scratch):
         self.nrun += 1
         logdir = os.path.join(self.tmp, f"log{self.nrun}")
         os.mkdir(logdir)
-        env = watched_env(self.lib, RSTWATCH_LOG=logdir, RSTWATCH_INJECT=inject)
+        # every lifecycle line is checked: conn mode (an injected fault is never suppressed in any)
+        env = watched_env(self.lib, RSTWATCH_LOG=logdir, RSTWATCH_INJECT=inject, RSTWATCH_EVENTS="conn")
         p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout)
         return Run(p.returncode, p.stdout, p.stderr, logdir)
 

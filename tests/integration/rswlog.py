@@ -102,8 +102,10 @@ class Ctx(Scratch):
 
     def env(self, preload, extra, logdir):
         # extra may override RSTWATCH_LOG (None: unset it)
+        # these cases check every lifecycle line: RSTWATCH_EVENTS=conn unless a case says otherwise
+        # (cases_failures.py covers the default, failures)
         if preload:
-            return watched_env(self.lib, **{"RSTWATCH_LOG": logdir, **(extra or {})})
+            return watched_env(self.lib, **{"RSTWATCH_LOG": logdir, "RSTWATCH_EVENTS": "conn", **(extra or {})})
         return watched_env(None, **(extra or {}))
 
     def fresh_dir(self):

@@ -24,7 +24,11 @@ import traceback
 SKIP = 77  # CTest SKIP_RETURN_CODE everywhere
 MISSING = "<absent>"  # fields(..., key=MISSING): the field must be absent
 EVENT_KINDS = {"start", "connect", "connected", "accept", "adopt", "eof", "shutdown", "close", "error",
-               "signal", "inject", "io", "module"}
+               "signal", "inject", "io", "module", "unload", "stack", "suppressed", "tally", "lost", "log_max"}
+# Lines a failures-mode log may write late (at the connection's first error), with the seq and tid
+# of the moment they happened: exempt from the per-thread order of seq.
+HELD_KINDS = {"connect", "connected", "accept", "adopt", "eof", "shutdown"}
+MODES = ("errors", "failures", "conn", "all")
 SCHEMA_VERSION = 3  # what the preload writes (common/rsw_schema.h)
 WATCHED_ERRNOS = {"EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH",
                   "EHOSTDOWN", "ENETDOWN", "ECONNABORTED"}
@@ -101,6 +105,7 @@ def only(events, ev, what="", **match):
 # pid -> {module id: path}, from the module lines of every log read so far (a frame names its
 # module by id; the module line precedes the first line that needs it)
 MODULES = {}
+STACKS = {}  # pid -> stack id -> frames (v3 "stack" lines)
 
 
 def elf_functions(path, _cache={}):
@@ -257,6 +262,25 @@ def validate_line(ev, where, t0=None, t1=None):
         bad("error event with errno outside the watched set")
     if ev["ev"] == "module":
         validate_module(ev, where)
+    if ev["ev"] == "start" and (ev.get("mode") not in MODES or type(ev.get("rate")) is not int
+                                or type(ev.get("log_max")) is not int):
+        bad("start line without mode, rate and log_max")
+    if ev["ev"] in ("suppressed", "tally") and not (
+            type(ev.get("count" if ev["ev"] == "suppressed" else "conns")) is int
+            and type(ev.get("first_ts")) is int and type(ev.get("last_ts")) is int
+            and ev["first_ts"] <= ev["last_ts"]):
+        bad(f"{ev['ev']} line without its counts and time range")
+    if "stack" in ev and ev["ev"] != "stack":
+        if "bt" in ev:
+            bad("both stack and bt")
+        bt = STACKS.get(ev["pid"], {}).get(ev["stack"])
+        if bt is None:
+            bad(f"stack {ev['stack']} before any stack line of pid {ev['pid']} gave it")
+        ev["bt"] = bt  # the frames, for the checks below and for the tests
+    if ev["ev"] == "stack":
+        if not (type(ev.get("id")) is int and ev["id"] >= 1 and isinstance(ev.get("bt"), list)):
+            bad("stack line without id and bt")
+        STACKS.setdefault(ev["pid"], {})[ev["id"]] = ev["bt"]
     if "bt" in ev:
         if not isinstance(ev["bt"], list):
             bad("bt not an array")
@@ -264,7 +288,12 @@ def validate_line(ev, where, t0=None, t1=None):
             validate_frame(ev, frame, where)
 
 
-def check_image(seqs, name, pid):
+def check_image(seqs, name, pid, gaps=False):
+    """seq numbers of one process image: 0..n-1 exactly; in failures mode unique (lines held
+    for connections that never failed are never written: gaps)."""
+    if gaps and seqs is not None:
+        check(len(set(seqs)) == len(seqs), f"{name}: pid {pid}: duplicate seq numbers")
+        return
     if seqs is not None and sorted(seqs) != list(range(len(seqs))):
         missing = sorted(set(range(max(seqs) + 1)) - set(seqs))
         raise Fail(f"{name}: pid {pid}: seq numbers not 0..{len(seqs) - 1}: missing {missing[:20]}, "
@@ -277,6 +306,7 @@ def parse_lines(raw_lines, name, t0=None, t1=None):
     duplicate) and rise in file order within each thread (threads may append in another order than
     they drew their numbers)."""
     lines = []
+    failures = {}  # pid -> its current image logs in failures mode (held lines, seq gaps)
     images = {}  # pid -> list of seq of its current image
     last_of_tid = {}
     for no, raw in enumerate(raw_lines, 1):
@@ -292,20 +322,24 @@ def parse_lines(raw_lines, name, t0=None, t1=None):
             check(ev.get("origin") in ("exec", "fork"), f"{where}: start origin {ev.get('origin')!r}")
             check(tid == pid, f"{where}: start line from tid {tid} of pid {pid}")
             MODULES.pop(pid, None)  # a new image (or a forked child): its module lines follow
+            STACKS.pop(pid, None)
+            failures[pid] = ev.get("mode") == "failures"
             check_image(images.get(pid), name, pid)
             images[pid] = []
             last_of_tid = {k: v for k, v in last_of_tid.items() if k[0] != pid}
         else:
             if pid not in images:
                 raise Fail(f"{where}: pid {pid}: line before its start line: {show(ev)}")
+            held = failures.get(pid) and ev["ev"] in HELD_KINDS
             prev = last_of_tid.get((pid, tid), -1)
-            if ev["seq"] <= prev:
+            if ev["seq"] <= prev and not held:
                 raise Fail(f"{where}: tid {tid}: seq {ev['seq']} after its own seq {prev}")
         images[pid].append(ev["seq"])
-        last_of_tid[(pid, tid)] = ev["seq"]
+        if not (failures.get(pid) and ev["ev"] in HELD_KINDS):
+            last_of_tid[(pid, tid)] = ev["seq"]
         lines.append(ev)
     for pid, seqs in images.items():
-        check_image(seqs, name, pid)
+        check_image(seqs, name, pid, gaps=failures.get(pid))
     return lines
 
 

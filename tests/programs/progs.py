@@ -366,12 +366,18 @@ class Logs:
             with open(path, encoding="utf-8", errors="replace") as f:
                 text = f.read()
             evs = []
+            stacks = {}  # (pid, id) -> frames: v3 lines refer to interned stacks
             for no, raw in enumerate(text.splitlines(), 1):
                 try:
                     ev = json.loads(raw)
                 except ValueError:
                     raise Fail(f"{path}:{no}: not JSON: {raw[:300]!r}")
-                check(isinstance(ev, dict) and ev.get("v") in (1, 2) and "ev" in ev, f"{path}:{no}: bad line {raw[:300]!r}")
+                check(isinstance(ev, dict) and ev.get("v") in (1, 2, 3) and "ev" in ev, f"{path}:{no}: bad line {raw[:300]!r}")
+                if ev["ev"] == "stack":
+                    stacks[(ev.get("pid"), ev.get("id"))] = ev.get("bt")
+                elif "stack" in ev:
+                    check((ev.get("pid"), ev["stack"]) in stacks, f"{path}:{no}: stack {ev['stack']} not in the log before")
+                    ev["bt"] = stacks[(ev.get("pid"), ev["stack"])]
                 evs.append(ev)
             self.files[path] = evs
 

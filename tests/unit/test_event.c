@@ -91,16 +91,22 @@ Test(event, start_and_error_lines)
     report_from_a_named_function(&e);
     json_t *all = lines();
     size_t nl = json_array_size(all);
-    cr_assert_eq(nl, 2 + rsw_mod_count(), "start, the module lines the backtrace needs, error");
+    cr_assert_eq(nl, 3 + rsw_mod_count(),
+                 "start, the module lines the backtrace needs, its stack line, error");
     json_t *st = json_array_get(all, 0), *er = json_array_get(all, nl - 1);
-    for (size_t i = 1; i + 1 < nl; i++)
+    json_t *sl = json_array_get(all, nl - 2);
+    for (size_t i = 1; i + 2 < nl; i++)
         cr_assert_str_eq(s(json_array_get(all, i), "ev"), "module");
+    cr_assert_str_eq(s(sl, "ev"), "stack");
+    cr_assert_gt(n(sl, "id"), 0);
+    cr_assert_eq(n(er, "stack"), n(sl, "id"), "the error refers to the stack line");
+    cr_assert_null(json_object_get(er, "bt"), "its frames are in the stack line only");
     cr_assert_eq(n(st, "v"), RSW_SCHEMA_VERSION);
     cr_assert_str_eq(s(st, "ev"), "start");
     cr_assert_str_eq(s(st, "origin"), "exec");
     cr_assert_eq(n(st, "pid"), getpid());
     cr_assert_eq(n(st, "seq"), 0);
-    cr_assert_eq(n(er, "seq"), (json_int_t)nl - 1, "after the module lines written for it");
+    cr_assert_eq(n(er, "seq"), (json_int_t)nl - 1, "after the lines written for it");
     cr_assert(json_is_array(json_object_get(st, "argv")));
     cr_assert_str_eq(s(er, "ev"), "error");
     cr_assert_str_eq(s(er, "errno"), "ECONNRESET");
@@ -112,7 +118,7 @@ Test(event, start_and_error_lines)
     cr_assert_eq(n(er, "ret"), -1);
     cr_assert_eq(n(er, "tid"), syscall(SYS_gettid));
     cr_assert_gt(n(er, "ts"), 1700000000000000000ll);
-    json_t *bt = json_object_get(er, "bt");
+    json_t *bt = json_object_get(sl, "bt");
     cr_assert(json_array_size(bt) >= 2, "a backtrace");
     int named = 0;
     Dl_info info;
@@ -157,11 +163,14 @@ Test(event, module_lines_map_ids_to_paths_once)
 {
     struct rsw_fd e = {.state = RSW_FD_WATCHED, .family = RSW_FAM_INET, .conn = 3};
     strcpy(e.peer, "127.0.0.1:80");
-    report_from_a_named_function(&e);
-    report_from_a_named_function(&e); /* the modules are on disk already: no line again */
+    for (volatile int i = 0; i < 2;
+         i++) /* one call site; the modules are on disk after the first */
+        report_from_a_named_function(&e);
     json_t *all = lines();
     size_t nm = rsw_mod_count();
-    cr_assert_eq(json_array_size(all), nm + 2, "one line a module, then the two errors");
+    cr_assert_eq(json_array_size(all), nm + 3,
+                 "one line a module, the stack line once, then the two errors");
+    int with_build_id = 0;
     for (size_t i = 0; i < nm; i++) {
         json_t *ml = json_array_get(all, i);
         const struct rsw_module *m = rsw_mod_at(i);
@@ -169,9 +178,22 @@ Test(event, module_lines_map_ids_to_paths_once)
         cr_assert_eq(n(ml, "id"), m->id);
         cr_assert_str_eq(s(ml, "path"), m->path);
         cr_assert_eq(strtoull(s(ml, "base"), NULL, 16), m->base);
+        cr_assert_eq((uintptr_t)n(ml, "size"), m->hi - m->base);
+        const char *bid = s(ml, "build_id");
+        if (bid) {
+            cr_assert_eq(strlen(bid), 2u * m->build_id_len);
+            cr_assert_eq(strspn(bid, "0123456789abcdef"), strlen(bid));
+            with_build_id++;
+        }
     }
-    cr_assert_str_eq(s(json_array_get(all, nm), "ev"), "error");
-    cr_assert_str_eq(s(json_array_get(all, nm + 1), "ev"), "error");
+    cr_assert_gt(with_build_id, 0, "Debian's libraries and gcc's binaries carry a build-id");
+    json_t *sl = json_array_get(all, nm), *e1 = json_array_get(all, nm + 1),
+           *e2 = json_array_get(all, nm + 2);
+    cr_assert_str_eq(s(sl, "ev"), "stack");
+    cr_assert_str_eq(s(e1, "ev"), "error");
+    cr_assert_str_eq(s(e2, "ev"), "error");
+    cr_assert_eq(n(e1, "stack"), n(sl, "id"));
+    cr_assert_eq(n(e2, "stack"), n(sl, "id"), "the same call site: the same stack id");
     json_decref(all);
 }
 
