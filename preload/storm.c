@@ -81,7 +81,8 @@ static void write_summary(const struct site *s, uint64_t count, uint64_t conns, 
     rsw_log_write(buf, rsw_json_end(&j));
 }
 
-/* Takes the site's pending summary (whoever exchanges the count owns those events) and writes it. */
+/* Takes the site's pending summary (whoever exchanges the count owns those events) and writes it.
+ */
 static void take_and_write(struct site *s)
 {
     uint64_t count = __atomic_exchange_n(&s->supp, 0, __ATOMIC_ACQ_REL);
@@ -102,8 +103,8 @@ int rsw_storm_admit(const struct rsw_site_key *k, uint64_t ts, int first_of_conn
     if (!s)
         return 1;
     uint64_t sec = ts / NS, w = __atomic_load_n(&s->sec, __ATOMIC_ACQUIRE);
-    if (w < sec && __atomic_compare_exchange_n(&s->sec, &w, sec, 0, __ATOMIC_ACQ_REL,
-                                               __ATOMIC_ACQUIRE)) {
+    if (w < sec &&
+        __atomic_compare_exchange_n(&s->sec, &w, sec, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
         __atomic_store_n(&s->n, 0, __ATOMIC_RELEASE); /* a new second: a new budget */
         take_and_write(s);                            /* the summary of the last one */
     }
@@ -115,8 +116,8 @@ int rsw_storm_admit(const struct rsw_site_key *k, uint64_t ts, int first_of_conn
     uint64_t f = 0;
     __atomic_compare_exchange_n(&s->first_ts, &f, ts, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     uint64_t l = __atomic_load_n(&s->last_ts, __ATOMIC_RELAXED);
-    while (l < ts && !__atomic_compare_exchange_n(&s->last_ts, &l, ts, 1, __ATOMIC_RELAXED,
-                                                  __ATOMIC_RELAXED))
+    while (l < ts &&
+           !__atomic_compare_exchange_n(&s->last_ts, &l, ts, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
     uint64_t p = __atomic_load_n(&pending_sec, __ATOMIC_RELAXED);
     while ((p == 0 || sec < p) && !__atomic_compare_exchange_n(&pending_sec, &p, sec, 1,
@@ -146,8 +147,7 @@ void rsw_storm_flush(uint64_t now, int force)
     }
     if (still) {
         uint64_t z = 0;
-        __atomic_compare_exchange_n(&pending_sec, &z, still, 0, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED);
+        __atomic_compare_exchange_n(&pending_sec, &z, still, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     }
 }
 

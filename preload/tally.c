@@ -45,8 +45,8 @@ static struct key *key_for(int client, int family, const char *addr)
     for (uint32_t p = 0; p < PROBES; p++) {
         struct key *k = &keys[(h + p) & (RSW_TALLY_SLOTS - 1)];
         uint64_t cur = __atomic_load_n(&k->hash, __ATOMIC_ACQUIRE);
-        if (cur == 0 && __atomic_compare_exchange_n(&k->hash, &cur, h, 0, __ATOMIC_ACQ_REL,
-                                                    __ATOMIC_ACQUIRE)) {
+        if (cur == 0 &&
+            __atomic_compare_exchange_n(&k->hash, &cur, h, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             fill(k, client, family, addr);
             __atomic_fetch_add(&used, 1, __ATOMIC_RELAXED);
             return k;
@@ -63,8 +63,7 @@ static struct key *key_for(int client, int family, const char *addr)
     return o; /* counted even before its fields are set: they are only read when flushing */
 }
 
-void rsw_tally_add(int client, int family, const char *addr, uint64_t in, uint64_t out,
-                   uint64_t ts)
+void rsw_tally_add(int client, int family, const char *addr, uint64_t in, uint64_t out, uint64_t ts)
 {
     struct key *k = key_for(!!client, family, addr ? addr : "");
     __atomic_fetch_add(&k->in, in, __ATOMIC_RELAXED);
@@ -72,8 +71,8 @@ void rsw_tally_add(int client, int family, const char *addr, uint64_t in, uint64
     uint64_t f = 0;
     __atomic_compare_exchange_n(&k->first_ts, &f, ts, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
     uint64_t l = __atomic_load_n(&k->last_ts, __ATOMIC_RELAXED);
-    while (l < ts && !__atomic_compare_exchange_n(&k->last_ts, &l, ts, 1, __ATOMIC_RELAXED,
-                                                  __ATOMIC_RELAXED))
+    while (l < ts &&
+           !__atomic_compare_exchange_n(&k->last_ts, &l, ts, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
         ;
     __atomic_fetch_add(&k->conns, 1, __ATOMIC_RELEASE); /* last: a flush taking it sees the rest */
     uint64_t lf = __atomic_load_n(&last_flush, __ATOMIC_RELAXED);
