@@ -136,6 +136,8 @@ static void body(struct rsw_json *j, const struct rsw_evinfo *in, const uintptr_
     }
     if (in->injected)
         rsw_json_bool(j, RSW_KEY(INJECTED), 1);
+    if (in->by)
+        rsw_json_i64(j, RSW_KEY(BY), in->by);
     if (in->disposition) {
         rsw_json_str(j, RSW_KEY(SIG), "SIGPIPE");
         rsw_json_str(j, RSW_KEY(DISPOSITION), in->disposition);
@@ -216,6 +218,7 @@ static void hold(const struct rsw_evinfo *in, struct rsw_fd *e)
     h->ts = rsw_line_now();
     h->seq = rsw_line_next_seq();
     h->tid = rsw_line_tid();
+    h->pid = rsw_self.pid;
     h->ev = (uint8_t)in->ev;
     h->ret = in->has_ret ? (int32_t)in->ret : INT32_MIN;
     h->err = in->err;
@@ -274,7 +277,12 @@ static size_t held_lines(char *buf, size_t cap, int fd, struct rsw_fd *e)
         if (in.ev != RSW_EV_EOF && in.ev != RSW_EV_SHUTDOWN && e->local[0])
             in.local = e->local;
         in.bytes_then = 1, in.bytes_in = h->in, in.bytes_out = h->out;
-        rsw_line_begin_at(&j, buf + len, cap - len, in.ev, h->ts, h->seq, h->tid);
+        /* held by the parent before the fork that gave us the connection: the call was the
+         * parent's ("by"); its seq and tid are the parent's numbers, so this line takes ours */
+        int inherited = h->pid != rsw_self.pid;
+        in.by = inherited ? h->pid : 0;
+        rsw_line_begin_at(&j, buf + len, cap - len, in.ev, h->ts,
+                          inherited ? rsw_line_next_seq() : h->seq, inherited ? 0 : h->tid);
         body(&j, &in, NULL, 0, 0);
         if (j.full)
             break; /* cannot happen within RSW_HELD_MAX; never write half a line */

@@ -29,8 +29,8 @@ struct rsw_evinfo {
     /* inject */
     int rule;
     const char *spec, *outcome;
-    /* a held line: its byte counters then, not now */
-    int bytes_then;
+    /* a held line: its byte counters then, not now; by: made by that (parent) process */
+    int bytes_then, by;
     uint64_t bytes_in, bytes_out;
 };
 

@@ -30,6 +30,7 @@ struct rsw_held {
     int32_t ret, err; /* has_ret: ret != INT32_MIN */
     int32_t lfd;      /* accept */
     int32_t tid;      /* the thread it happened on */
+    int32_t pid;      /* the process: a forked child inherits the parent's held lines */
     int8_t nonblock;  /* connect: -1 unknown */
     uint8_t ev;       /* enum rsw_ev */
     uint8_t how;      /* shutdown: SHUT_RD/WR/RDWR + 1 */

@@ -93,6 +93,22 @@ static int put_string(struct rsw_json *j, const char *s, size_t n)
     while (i < n) {
         unsigned char c = p[i];
         char esc[8];
+        size_t run = i; /* a run of printable ASCII needing no escape: copied at once */
+        while (run < n && p[run] >= 0x20 && p[run] < 0x7f && p[run] != '"' && p[run] != '\\')
+            run++;
+        if (run > i) {
+            size_t take = run - i;
+            if (j->len + take + 1 > j->cap) { /* keep one byte for the closing quote */
+                take = j->cap - j->len - 1;
+                j->full = 1;
+            }
+            memcpy(j->buf + j->len, p + i, take);
+            j->len += take;
+            i += take;
+            if (j->full)
+                break;
+            continue;
+        }
         size_t elen = 0, adv = 1;
         const char *src = esc;
         if (c == '"' || c == '\\') {
@@ -143,7 +159,8 @@ static int key(struct rsw_json *j, const char *k)
 {
     if (j->full)
         return -1;
-    size_t need = (j->first[j->depth] ? 0 : 1) + (k ? strlen(k) + 3 : 0) + 1;
+    size_t kl = k ? strlen(k) : 0;
+    size_t need = (j->first[j->depth] ? 0 : 1) + (k ? kl + 3 : 0) + 1;
     if (j->len + need > j->cap) {
         j->full = 1;
         return -1;
@@ -153,7 +170,6 @@ static int key(struct rsw_json *j, const char *k)
     j->first[j->depth] = 0;
     if (k) {
         j->buf[j->len++] = '"';
-        size_t kl = strlen(k);
         memcpy(j->buf + j->len, k, kl);
         j->len += kl;
         j->buf[j->len++] = '"';

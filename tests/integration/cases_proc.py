@@ -76,7 +76,8 @@ def config_events_errors(ctx):
         run.expect_rc(0)
         lines = run.log()
         kinds = {e["ev"] for e in lines}
-        check(kinds <= {"start", "error", "signal", "inject", "module"}, f"RSTWATCH_EVENTS=errors logged {sorted(kinds)}")
+        check(kinds <= {"start", "error", "signal", "inject", "module", "stack", "suppressed"},
+              f"RSTWATCH_EVENTS=errors logged {sorted(kinds)}")
         if mode == "block":
             fields(only(lines, "error"), call="connect", errno="ECONNREFUSED")
 

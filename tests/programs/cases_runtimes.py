@@ -377,7 +377,8 @@ def python_closes_every_fd(ctx):
     try:
         bare = ctx.run([PY, script, str(closed.port)], False)
         logdir = ctx.logdir("watched")
-        watched = ctx.run([PY, script, str(closed.port)], True, logdir)
+        # every line (the pair's closes too) and their seq numbers without gaps: conn mode
+        watched = ctx.run([PY, script, str(closed.port)], True, logdir, env={"RSTWATCH_EVENTS": "conn"})
     finally:
         closed.close()
     check(bare.rc == 0 and bare.stdout == "refused 111\n", f"python3 without the preload: {bare.describe()}")

@@ -331,8 +331,11 @@ def postgres_backend_inject_reset(ctx):
     check(inj.get("outcome") == "reset" and inj.get("op") == "write" and inj.get("call") == "send"
           and inj.get("errno") == "ECONNRESET" and inj.get("spec") == spec and inj.get("rule") == 1,
           f"backend {backend}: inject event reset/write/send/ECONNRESET, rule 1 {spec}: {show(inj)}")
-    # the postmaster accepts, then forks the backend, which inherits the connection (same conn id and cookie)
-    acc = [e for e in logs.lines_of(pm.pid) if e["ev"] == "accept" and e.get("cookie") == inj.get("cookie")]
+    # the postmaster accepts, then forks the backend, which inherits the connection (same conn id and
+    # cookie). Default mode: the accept is held until the connection fails, in the backend, which then
+    # writes it as made "by" the postmaster
+    acc = [e for e in logs.all() if e["ev"] == "accept" and e.get("cookie") == inj.get("cookie")
+           and pm.pid in (e["pid"], e.get("by"))]
     check(len(acc) == 1 and acc[0].get("local") == f"127.0.0.1:{port}" and acc[0].get("conn") == inj.get("conn"),
           f"the injected connection (cookie {inj.get('cookie')}, conn {inj.get('conn')}) is one the postmaster "
           f"accepted on 127.0.0.1:{port}: {[show(e) for e in acc]}")
