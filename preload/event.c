@@ -293,7 +293,7 @@ static size_t held_lines(char *buf, size_t cap, int fd, struct rsw_fd *e)
 
 /* ---- writing an event ---------------------------------------------------------------------- */
 
-#define RSW_HELD_MAX 4096
+#define RSW_HELD_MAX 2048 /* 4 held lines of at most ~450 B each */
 
 static void write_stack_line(uint32_t id, const uintptr_t *ips, int nips, int *inline_bt)
 {
