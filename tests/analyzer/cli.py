@@ -89,7 +89,7 @@ def not_observed(rsw, tmp):
 def main():
     rsw = sys.argv[1]
     rc, out, err = run([rsw, "--version"])
-    check("--version", rc == 0 and out.startswith("rstwatch 0.") and "log schema v2" in out, out)
+    check("--version", rc == 0 and out.startswith("rstwatch 0.") and "log schema v3" in out, out)
     rc, out, _ = run([rsw, "--help"])
     check("--help", rc == 0 and "run" in out and "report" in out, out)
     for cmd in ("run", "report"):
