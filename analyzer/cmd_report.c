@@ -25,12 +25,13 @@ const char rsw_report_usage[] =
     "      --verdict V     only connections with this verdict\n"
     "      --errors-only   only connections that met an error or SIGPIPE\n"
     "      --strict        a truncated, garbage, oversized, unknown or newer-version line\n"
-    "                      is an error (exit 2) instead of being skipped and counted\n"
+    "                      is an error (exit 2) instead of being skipped and counted; a log\n"
+    "                      that lost events is incomplete (the whole report, then exit 2)\n"
     "      --color WHEN    auto (default: on a terminal), always, never\n"
     "  -h, --help          this help\n"
     "\n"
     "exit status: 0 ok, 1 the report could not be written, 2 usage error, missing or\n"
-    "unreadable input, or bad input with --strict.\n";
+    "unreadable input, or bad or incomplete input with --strict.\n";
 
 static const struct rsw_renderer *renderer_named(const char *name)
 {

@@ -35,7 +35,7 @@ const char rsw_run_usage[] =
     "  -o, --output DIR    log directory (default: a fresh rstwatch-PROG-PID/ here)\n"
     "      --inject SPEC   fault-injection rules (RSTWATCH_INJECT), checked before PROG runs\n"
     "      --backtrace N   frames per backtrace, 0-256 (RSTWATCH_BACKTRACE; default 32)\n"
-    "      --events KIND   errors, conn (default) or all (RSTWATCH_EVENTS)\n"
+    "      --events KIND   errors, failures (default), conn or all (RSTWATCH_EVENTS)\n"
     "      --sigpipe MODE  default, or survive: log SIGPIPE, then ignore it (RSTWATCH_SIGPIPE)\n"
     "  -h, --help          this help\n"
     "\n"
@@ -131,17 +131,32 @@ static int summarize(const char *dir, const char *name, long long pid, int statu
         json_decref(sum);
         return 1;
     }
+    /* the same counts as the report's summary: suppressed events and tallied connections too */
     long long nconn = rsw_jint(sum, "connections", 0);
-    char verdicts[512] = "", errors[512] = "";
+    char verdicts[512] = "", errors[1024] = "";
     rsw_fmt_tally(verdicts, sizeof verdicts, json_object_get(sum, "verdicts"));
-    rsw_fmt_tally(errors, sizeof errors, json_object_get(sum, "errors"));
-    long long sigs = rsw_jint(sum, "signals", 0);
-    char conns[600];
-    snprintf(conns, sizeof conns, "%lld connection%s%s%s%s", nconn, nconn == 1 ? "" : "s",
-             nconn ? " (" : "", nconn ? verdicts : "", nconn ? ")" : "");
+    rsw_fmt_tally_plus(errors, sizeof errors, json_object_get(sum, "errors"),
+                       json_object_get(sum, "suppressed_errors"));
+    long long sigs = rsw_jint(sum, "signals", 0), ssigs = rsw_jint(sum, "suppressed_signals", 0);
+    char conns[1024], pipes[128], a[32], b[32];
+    rsw_fmt_connections(conns, sizeof conns, sum, nconn ? verdicts : NULL);
+    snprintf(pipes, sizeof pipes, "%s",
+             sigs || ssigs ? (sig == SIGPIPE ? "yes, it killed the process" : "yes") : "no");
+    rsw_fmt_count(a, sizeof a, sigs);
+    rsw_fmt_count(b, sizeof b, ssigs);
+    if (ssigs)
+        snprintf(pipes + strlen(pipes), sizeof pipes - strlen(pipes), " (%s + %s suppressed)", a,
+                 b);
     fprintf(stderr, "rstwatch: %s %s: %s%s; errors: %s; SIGPIPE: %s\n", name, how,
-            unobserved ? "its other processes logged " : "", conns, errors,
-            sigs ? (sig == SIGPIPE ? "yes, it killed the process" : "yes") : "no");
+            unobserved ? "its other processes logged " : "", conns, errors, pipes);
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(sum, "lost"), i, x)
+    {
+        char what[1024];
+        rsw_fmt_lost(what, sizeof what, x);
+        fprintf(stderr, "rstwatch: %s\n", what);
+    }
     fprintf(stderr, "rstwatch: next: rstwatch report %s\n", dir);
     json_decref(sum);
     return unobserved;
@@ -197,8 +212,9 @@ int rsw_cmd_run(int argc, char **argv)
             break;
         }
         case O_EVENTS:
-            if (strcmp(optarg, "errors") && strcmp(optarg, "conn") && strcmp(optarg, "all"))
-                return usage_error("--events wants errors, conn or all", optarg);
+            if (strcmp(optarg, "errors") && strcmp(optarg, "failures") && strcmp(optarg, "conn") &&
+                strcmp(optarg, "all"))
+                return usage_error("--events wants errors, failures, conn or all", optarg);
             events = optarg;
             break;
         case O_SIGPIPE:

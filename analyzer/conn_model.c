@@ -4,6 +4,7 @@
 #include "jsonutil.h"
 #include "map.h"
 #include "modules.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,8 @@ struct rsw_proc *rsw_proc_new(int input, const json_t *line, int is_start)
     p->start_ts = p->last_ts = rsw_jint(line, K(TS), 0);
     p->open = rsw_map_new();
     p->modules = rsw_modules_new();
+    p->stacks = rsw_map_new();
+    p->rate = p->log_max = -1;
     if (is_start) {
         p->started = 1;
         p->ppid = rsw_jint(line, K(PPID), -1);
@@ -43,8 +46,18 @@ struct rsw_proc *rsw_proc_new(int input, const json_t *line, int is_start)
         p->origin = dup_or_null(rsw_jstr(line, K(ORIGIN), NULL));
         const char *name = rsw_jstr(line, K(NAME), NULL);
         p->name = dup_or_null(name && *name ? name : rsw_basename(p->exe));
+        p->mode = dup_or_null(rsw_jstr(line, K(MODE), NULL));
+        p->rate = rsw_jint(line, K(RATE), -1);
+        p->log_max = rsw_jint(line, K(LOG_MAX), -1);
     }
     return p;
+}
+
+static void stack_free(const char *key, void *val, void *arg)
+{
+    (void)key;
+    (void)arg;
+    json_decref(val);
 }
 
 void rsw_proc_free(struct rsw_proc *p)
@@ -53,11 +66,39 @@ void rsw_proc_free(struct rsw_proc *p)
         return;
     rsw_map_free(p->open);
     rsw_modules_free(p->modules);
+    if (p->stacks)
+        rsw_map_each(p->stacks, stack_free, NULL);
+    rsw_map_free(p->stacks);
+    free(p->mode);
     free(p->host);
     free(p->exe);
     free(p->origin);
     free(p->name);
     free(p);
+}
+
+void rsw_proc_add_stack(struct rsw_proc *p, const json_t *line)
+{
+    long long id = rsw_jint(line, K(ID), -1);
+    json_t *bt = json_object_get(line, K(BT));
+    if (id < 0 || !json_is_array(bt))
+        return;
+    char key[32];
+    snprintf(key, sizeof key, "%lld", id);
+    json_decref(rsw_map_get(p->stacks, key));
+    rsw_map_set(p->stacks, key, json_incref(bt));
+}
+
+json_t *rsw_proc_stack(const struct rsw_proc *p, long long id)
+{
+    char key[32];
+    snprintf(key, sizeof key, "%lld", id);
+    return rsw_map_get(p->stacks, key);
+}
+
+int rsw_proc_connect_failure_ends(const struct rsw_proc *p)
+{
+    return p->mode && (strcmp(p->mode, "failures") == 0 || strcmp(p->mode, "errors") == 0);
 }
 
 /* Stores s in the conn-owned slot and returns the copy. */
@@ -328,6 +369,8 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev)
     char text[256], res[48];
     if (ts > c->end_ts)
         c->end_ts = ts;
+    if (ts < c->start_ts) /* a line written late (v3 failures mode holds them) or by a thread */
+        c->start_ts = f->start_ts = ts;
     if (rsw_jint(line, K(FD), -1) >= 0)
         c->fd = rsw_jint(line, K(FD), -1);
     set_field(&c->family, rsw_jstr(line, K(FAMILY), NULL));

@@ -19,7 +19,10 @@ struct rsw_proc {
     char *host, *exe, *origin;
     char *name;  /* what to call it: the start line's name (v2), else exe's base name */
     int started; /* its start line was read */
+    char *mode;  /* v3 start line: "failures", "errors", "conn" or "all"; NULL before v3 */
+    long long rate, log_max;     /* v3 start line: RSTWATCH_RATE, RSTWATCH_LOG_MAX; -1 unknown */
     struct rsw_modules *modules; /* module id → path and base (v2 logs) */
+    struct rsw_map *stacks;      /* v3 stack id → its frames (a json array, one reference) */
     long long start_ts, last_ts;
     int ended;             /* its log ended, it exec'd again, or SIGPIPE killed it */
     const char *killed_by; /* "SIGPIPE" or NULL */
@@ -60,6 +63,13 @@ struct rsw_conn *rsw_conn_new(struct rsw_proc *p, long long id, long long ts);
 void rsw_conn_free(struct rsw_conn *c);
 /* Applies one log line of kind ev to the connection's state and timeline. */
 void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev);
+/* v3 "stack" line: remembers its frames under its id (a repeated id replaces them). */
+void rsw_proc_add_stack(struct rsw_proc *p, const json_t *line);
+/* The frames of stack id (borrowed), NULL when the log has no such stack line. */
+json_t *rsw_proc_stack(const struct rsw_proc *p, long long id);
+/* 1 when the process logged in a mode that writes no close for a connection whose connect
+ * failed (v3 "failures" and "errors"): its error line is its last. */
+int rsw_proc_connect_failure_ends(const struct rsw_proc *p);
 /* A matchable TCP connection: inet/inet6, established, both addresses known. */
 int rsw_conn_matchable(const struct rsw_conn *c);
 

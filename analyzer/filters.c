@@ -66,6 +66,14 @@ int rsw_peer_matches(const char *spec, const char *addr)
     return strcmp(sh, ah) == 0 && (sp < 0 || sp == ap);
 }
 
+int rsw_pid_passes(const struct rsw_filters *f, long long pid)
+{
+    for (int i = 0; i < f->npids; i++)
+        if (f->pids[i] == pid)
+            return 1;
+    return f->npids == 0;
+}
+
 int rsw_conn_passes(const struct rsw_filters *f, json_t *conn, const struct rsw_conn *x,
                     const struct rsw_conn *y)
 {

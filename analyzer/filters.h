@@ -16,6 +16,8 @@ struct rsw_filters {
 int rsw_peer_spec_ok(const char *spec);
 /* 1 if the logged address addr matches spec (a bare ADDR matches any port). */
 int rsw_peer_matches(const char *spec, const char *addr);
+/* 1 if --pid selects the process pid (or no --pid was given). */
+int rsw_pid_passes(const struct rsw_filters *f, long long pid);
 /* 1 if the connection x (its CONN json built, y its other end or NULL) passes the filters. */
 int rsw_conn_passes(const struct rsw_filters *f, json_t *conn, const struct rsw_conn *x,
                     const struct rsw_conn *y);

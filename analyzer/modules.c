@@ -1,4 +1,4 @@
-/* modules.c: a process's loaded objects (v2 "module" lines), to resolve its backtrace frames. */
+/* modules.c: a process's loaded objects (module lines), to resolve its backtrace frames. */
 #include "modules.h"
 #include "jsonutil.h"
 #include "map.h"
@@ -9,6 +9,7 @@
 
 struct module {
     char *path;
+    char *build_id; /* v3: hex of the object's NT_GNU_BUILD_ID note, NULL when not logged */
     unsigned long long base;
 };
 
@@ -31,6 +32,7 @@ static void module_free(const char *key, void *val, void *arg)
     (void)arg;
     struct module *m = val;
     free(m->path);
+    free(m->build_id);
     free(m);
 }
 
@@ -59,6 +61,8 @@ void rsw_modules_add(struct rsw_modules *t, const json_t *line)
     struct module *m = rsw_map_get(t->byid, key);
     if (m) { /* ids are not reused in a process: a repeat replaces the entry */
         free(m->path);
+        free(m->build_id);
+        m->build_id = NULL;
     } else {
         m = calloc(1, sizeof(*m));
         if (!m)
@@ -69,6 +73,9 @@ void rsw_modules_add(struct rsw_modules *t, const json_t *line)
     if (!m->path)
         abort();
     m->base = hex(rsw_jstr(line, RSW_KEY(BASE), NULL));
+    const char *bid = rsw_jstr(line, RSW_KEY(BUILD_ID), NULL);
+    if (bid && *bid && !(m->build_id = strdup(bid)))
+        abort();
 }
 
 /* A v2 frame as the v1 frame it stands for. */
@@ -84,6 +91,8 @@ static json_t *resolve(const struct rsw_modules *t, const json_t *fr)
     if (!m)
         return o; /* in no known module: the raw address is all there is */
     json_object_set_new(o, RSW_KEY(OBJ), json_string(m->path));
+    if (m->build_id)
+        json_object_set_new(o, RSW_FRAME_BUILD_ID, json_string(m->build_id));
     const char *off = rsw_jstr(fr, RSW_KEY(OFF), NULL);
     char buf[32];
     if (!off && ip) {

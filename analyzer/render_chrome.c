@@ -268,7 +268,9 @@ static int chrome_end(void *state, json_t *summary)
     json_object_set_new(other, "generator", json_string("rstwatch report --format chrome"));
     json_object_set_new(other, "title", json_string(s->title));
     if (summary) {
-        static const char *const keys[] = {"connections", "verdicts", "skipped", "inputs"};
+        static const char *const keys[] = {
+            "connections",       "verdicts",           "skipped", "inputs", "tallied",
+            "suppressed_errors", "suppressed_signals", "lost"};
         for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
             json_t *v = json_object_get(summary, keys[i]);
             if (v)

@@ -329,7 +329,12 @@ static int html_end(void *state, json_t *summary)
                 "<p class=\"note mute\">%lld more connections are not drawn (a page shows at "
                 "most %d); narrow the report with --verdict, --peer, --pid or --errors-only.</p>\n",
                 s->skipped, MAX_CONNS);
-    if (s->drawn == 0)
+    if (s->drawn == 0 && json_object_get(summary, "tallied"))
+        fprintf(f,
+                "<p class=\"note mute\">No connections shown: in failures mode clean connections "
+                "are only tallied (%" JSON_INTEGER_FORMAT " here, see the summary).</p>\n",
+                rsw_jint(summary, "tallied", 0));
+    else if (s->drawn == 0)
         fputs("<p class=\"note mute\">No connections in these logs.</p>\n", f);
     fputs("<header id=\"summary\">\n<h1>rstwatch report</h1>\n<p class=\"mute\">", f);
     json_t *inputs = json_object_get(summary, "inputs");
@@ -345,6 +350,12 @@ static int html_end(void *state, json_t *summary)
     json_t *skipped = json_object_get(summary, "skipped");
     fprintf(f, "</p>\n<p><b>%" JSON_INTEGER_FORMAT "</b> connection%s", total,
             total == 1 ? "" : "s");
+    if (json_object_get(summary, "tallied")) /* v3 failures mode: the clean ones were counted */
+        fprintf(f, " shown · <b>%" JSON_INTEGER_FORMAT "</b> clean ones tallied",
+                rsw_jint(summary, "tallied", 0));
+    if (rsw_jint(summary, "suppressed_connections", 0) > 0)
+        fprintf(f, " · <b>%" JSON_INTEGER_FORMAT "</b> suppressed",
+                rsw_jint(summary, "suppressed_connections", 0));
     if (rsw_jint(skipped, "total", 0) > 0) {
         fprintf(f, " · <b>%" JSON_INTEGER_FORMAT "</b> log lines skipped (",
                 rsw_jint(skipped, "total", 0));
@@ -373,6 +384,21 @@ static int html_end(void *state, json_t *summary)
     table(f, "Processes", json_object_get(summary, "processes"), procs);
     table(f, "Peers", json_object_get(summary, "peers"), peers);
     table(f, "Where errors surfaced", json_object_get(summary, "call_sites"), sites);
+    static const char *const supp[] = {"errno", "errno",       "sig",   "signal",
+                                       "call",  "call",        "site",  "site",
+                                       "count", "not written", "conns", "connections not shown",
+                                       NULL};
+    static const char *const tallies[] = {
+        "role",     "role",     "peer",        "peer",
+        "local",    "local",    "connections", "clean connections",
+        "bytes_in", "bytes in", "bytes_out",   "bytes out",
+        NULL};
+    static const char *const lost[] = {"pid",    "pid",         "name",  "program",
+                                       "reason", "reason",      "errno", "errno",
+                                       "events", "events lost", NULL};
+    table(f, "Suppressed (storm control)", json_object_get(summary, "suppressed"), supp);
+    table(f, "Clean connections (tallied)", json_object_get(summary, "tallies"), tallies);
+    table(f, "Incomplete logs", json_object_get(summary, "lost"), lost);
     fprintf(f, "</div>\n</header>\n<script>%s</script>\n</body>\n</html>\n", js);
     int rc = (ferror(f) || fflush(f) != 0) ? -1 : 0;
     free(s->title);

@@ -1,10 +1,12 @@
 /* render_text.c: `--format text`: per-connection timelines for people, readable at 80 columns. */
 #include "render.h"
 #include "rsw_schema.h"
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define TEXT_FRAMES 6 /* backtrace frames shown per event */
+#define TEXT_FRAMES 6  /* backtrace frames shown per event */
+#define TEXT_GROUPS 10 /* suppressed sites and tally groups listed in the summary */
 #define TEXT_WIDTH 78
 
 struct text_state {
@@ -47,6 +49,12 @@ static void *text_begin(const struct rsw_render_opts *o)
     return s;
 }
 
+/* A space that may end a line: not one inside a grouped number ("9 900"). */
+static int breakable(const char *p)
+{
+    return *p == ' ' && !(isdigit((unsigned char)p[-1]) && isdigit((unsigned char)p[1]));
+}
+
 /* Prints text word-wrapped at TEXT_WIDTH in a column starting at indent; the first line
  * is preceded by lead spaces (the caller may already have printed up to the column). */
 static void wrap_from(FILE *out, const char *text, int lead, int indent)
@@ -58,7 +66,7 @@ static void wrap_from(FILE *out, const char *text, int lead, int indent)
         size_t take = len;
         if ((int)len > room) {
             take = room;
-            while (take > 0 && p[take] != ' ')
+            while (take > 0 && !breakable(p + take))
                 take--;
             if (take == 0)
                 take = strcspn(p, " ");
@@ -154,6 +162,27 @@ static void labeled(FILE *out, const char *label, const char *text)
     wrap_from(out, text, 0, 14);
 }
 
+/* One labeled line per entry of arr (at most TEXT_GROUPS), made by fmt. */
+static void groups(FILE *out, const char *label, json_t *arr, void (*fmt)(char *, size_t, json_t *),
+                   const char *what)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(arr, i, x)
+    {
+        if (i == TEXT_GROUPS) {
+            char more[128];
+            snprintf(more, sizeof more, "… %zu more %s (--format json lists them all)",
+                     json_array_size(arr) - TEXT_GROUPS, what);
+            labeled(out, "", more);
+            break;
+        }
+        char text[1024];
+        fmt(text, sizeof text, x);
+        labeled(out, i ? "" : label, text);
+    }
+}
+
 static int text_end(void *state, json_t *sum)
 {
     struct text_state *s = state;
@@ -162,18 +191,34 @@ static int text_end(void *state, json_t *sum)
     json_t *x;
     if (s->n)
         fputc('\n', out);
-    long long nconn = I(sum, "connections");
-    fprintf(out, "%sSummary%s: %lld connection%s, %zu process%s\n", color(s, BOLD), color(s, RESET),
-            nconn, nconn == 1 ? "" : "s", json_array_size(json_object_get(sum, "processes")),
-            json_array_size(json_object_get(sum, "processes")) == 1 ? "" : "es");
     char line[2048] = "";
+    rsw_fmt_connections(line, sizeof line, sum, NULL);
+    fprintf(out, "%sSummary%s: %s, %zu process%s\n", color(s, BOLD), color(s, RESET), line,
+            json_array_size(json_object_get(sum, "processes")),
+            json_array_size(json_object_get(sum, "processes")) == 1 ? "" : "es");
+    line[0] = 0;
     rsw_fmt_tally(line, sizeof line, json_object_get(sum, "verdicts"));
     labeled(out, "verdicts:", line);
     line[0] = 0;
-    rsw_fmt_tally(line, sizeof line, json_object_get(sum, "errors"));
+    rsw_fmt_tally_plus(line, sizeof line, json_object_get(sum, "errors"),
+                       json_object_get(sum, "suppressed_errors"));
     size_t ln = strlen(line);
-    snprintf(line + ln, sizeof line - ln, "; SIGPIPE %lld", I(sum, "signals"));
+    long long ssig = I(sum, "suppressed_signals");
+    char sa[32], sb[32];
+    rsw_fmt_count(sa, sizeof sa, I(sum, "signals"));
+    rsw_fmt_count(sb, sizeof sb, ssig);
+    if (ssig)
+        snprintf(line + ln, sizeof line - ln, "; SIGPIPE %s + %s suppressed", sa, sb);
+    else
+        snprintf(line + ln, sizeof line - ln, "; SIGPIPE %lld", I(sum, "signals"));
     labeled(out, "errors:", line);
+    groups(out, "suppressed:", json_object_get(sum, "suppressed"), rsw_fmt_suppressed,
+           "suppressed sites");
+    groups(out, "clean:", json_object_get(sum, "tallies"), rsw_fmt_tally_group, "tally groups");
+    if (json_object_get(sum, "tallies") && json_array_size(json_object_get(sum, "tallies")) == 0)
+        labeled(out, "clean:",
+                "none tallied; in failures mode (RSTWATCH_EVENTS) clean connections are only "
+                "counted in tally lines, never shown");
     json_array_foreach(json_object_get(sum, "peers"), i, x)
     {
         if (i == 5) {
@@ -197,6 +242,12 @@ static int text_end(void *state, json_t *sum)
         const char *killed = rsw_jstr(x, "killed_by", NULL);
         fprintf(out, "  %-12s%lld %s%s%s\n", i ? "" : "processes:", I(x, "pid"), rsw_proc_name(x),
                 killed ? ", killed by " : "", killed ? killed : "");
+    }
+    json_array_foreach(json_object_get(sum, "lost"), i, x)
+    {
+        char what[1024];
+        rsw_fmt_lost(what, sizeof what, x);
+        labeled(out, i ? "" : "incomplete:", what);
     }
     json_array_foreach(json_object_get(sum, "not_observed"), i, x)
     {

@@ -2,6 +2,7 @@
  */
 #include "report.h"
 #include "conn_json.h"
+#include "counts.h"
 #include "jsonutil.h"
 #include "map.h"
 #include "match.h"
@@ -27,6 +28,9 @@ struct rsw_engine {
     void *rstate;
     struct rsw_summary *sum;
     struct rsw_symbolizer *sym;
+    struct rsw_counts *counts; /* v3 suppressed, tally, lost and log_max lines */
+    struct rsw_map *warned;    /* "input:pid:id" of a stack not in the log: said once */
+    char *const *paths;
     long long nprocs;
     int ninputs;
 };
@@ -189,6 +193,74 @@ static struct rsw_proc *proc_for(struct rsw_engine *e, int input, json_t *line, 
     return p;
 }
 
+static const char *path_of(const struct rsw_engine *e, int input)
+{
+    return strcmp(e->paths[input], "-") == 0 ? "<stdin>" : e->paths[input];
+}
+
+/* v3: a line naming an interned stack ("stack":N, no inline "bt") gets that stack's frames as
+ * its "bt", so that everything after treats it as if they had been written inline. Returns N
+ * when the log has no such stack line (said once per file, pid and id), else -1. */
+static long long attach_stack(struct rsw_engine *e, const struct rsw_proc *p, json_t *line,
+                              int input)
+{
+    json_t *id = json_object_get(line, K(STACK));
+    if (!json_is_integer(id) || json_object_get(line, K(BT)))
+        return -1;
+    long long n = json_integer_value(id);
+    json_t *bt = rsw_proc_stack(p, n);
+    if (bt) {
+        json_object_set(line, K(BT), bt);
+        return -1;
+    }
+    char key[96];
+    snprintf(key, sizeof key, "%d:%lld:%lld", input, p->pid, n);
+    if (!rsw_map_get(e->warned, key)) {
+        rsw_map_set(e->warned, key, (void *)1);
+        if (!e->o->quiet)
+            fprintf(stderr, "rstwatch: %s: pid %lld: stack %lld is not in the log\n",
+                    path_of(e, input), p->pid, n);
+    }
+    return n;
+}
+
+/* v3 lines that count what was not written line by line. They belong to a process, not to a
+ * connection: --pid selects them; --peer keeps the tallies of clients of that peer and no
+ * suppressed events (which name no peer); tallies are clean connections (--verdict clean keeps
+ * them, another --verdict or --errors-only does not), suppressed events have no verdict (any
+ * --verdict drops them). A lost or log_max line stays whatever the filters (but --pid): it says
+ * what the report cannot show. */
+static void counted(struct rsw_engine *e, const struct rsw_proc *p, json_t *line, enum rsw_ev ev,
+                    int input)
+{
+    const struct rsw_filters *f = &e->o->flt;
+    long long missing = ev == RSW_EV_SUPPRESSED ? attach_stack(e, p, line, input) : -1;
+    if (!rsw_pid_passes(f, p->pid))
+        return;
+    if (ev == RSW_EV_LOST || ev == RSW_EV_LOG_MAX) {
+        rsw_counts_lost(e->counts, p, line, ev, path_of(e, input));
+        return;
+    }
+    if (ev == RSW_EV_TALLY) {
+        int server = strcmp(rsw_jstr(line, K(ROLE), ""), "server") == 0;
+        if (f->errors_only || (f->verdict >= 0 && f->verdict != RSW_V_CLEAN))
+            return;
+        if (f->peer && (server || !rsw_peer_matches(f->peer, rsw_jstr(line, K(PEER), ""))))
+            return;
+        rsw_counts_tally(e->counts, p, line);
+        return;
+    }
+    if (f->peer || f->verdict >= 0)
+        return;
+    int signal = strcmp(rsw_jstr(line, K(OF), ""), "signal") == 0;
+    json_t *bt = json_object_get(line, K(BT));
+    json_t *frames = json_is_array(bt) ? rsw_modules_frames(p->modules, bt) : NULL;
+    if (frames)
+        rsw_sym_frames(e->sym, frames, signal);
+    rsw_counts_suppressed(e->counts, p, line, frames, missing);
+    json_decref(frames);
+}
+
 /* An error or signal on no connection (a listening socket): counted in the summary only. */
 static void loose(struct rsw_engine *e, const struct rsw_proc *p, json_t *line, const char *what,
                   int signal)
@@ -215,6 +287,18 @@ static void handle(struct rsw_engine *e, json_t *line, int input)
         rsw_modules_add(p->modules, line);
         return;
     }
+    if (ev == RSW_EV_STACK) {
+        rsw_proc_add_stack(p, line);
+        return;
+    }
+    if (ev == RSW_EV_UNLOAD) /* module ids are never reused: older frames still resolve */
+        return;
+    if (ev == RSW_EV_SUPPRESSED || ev == RSW_EV_TALLY || ev == RSW_EV_LOST ||
+        ev == RSW_EV_LOG_MAX) {
+        counted(e, p, line, ev, input);
+        return;
+    }
+    attach_stack(e, p, line, input);
     const char *action = rsw_jstr(line, K(ACTION), NULL);
     int killed = ev == RSW_EV_SIGNAL && action && strcmp(action, "kill") == 0;
     long long id = rsw_jint(line, K(CONN), -1);
@@ -238,7 +322,9 @@ static void handle(struct rsw_engine *e, json_t *line, int input)
             unhold(e, other);
         if (ev == RSW_EV_ACCEPT && c->local[0])
             rsw_map_set(e->servers, c->local, p);
-        if (ev == RSW_EV_CLOSE)
+        /* v3 failures and errors modes write no close after a failed connect */
+        if (ev == RSW_EV_CLOSE || (ev == RSW_EV_ERROR && rsw_proc_connect_failure_ends(p) &&
+                                   strcmp(rsw_jstr(line, K(OP), ""), "connect") == 0))
             finish(e, c);
     }
     if (killed) {
@@ -303,6 +389,22 @@ static struct rsw_watch watch_from_notes(char *const *args, int nargs)
     return w;
 }
 
+/* --strict: a log that lost events is incomplete; says so for each (unless quiet). */
+static int incomplete(json_t *summary, int quiet)
+{
+    size_t i;
+    json_t *x;
+    json_array_foreach(json_object_get(summary, "lost"), i, x)
+    {
+        char what[1024];
+        rsw_fmt_lost(what, sizeof what, x);
+        if (!quiet)
+            fprintf(stderr, "rstwatch: %s: %s; the log is incomplete (--strict)\n",
+                    rsw_jstr(x, "log", "?"), what);
+    }
+    return json_array_size(json_object_get(summary, "lost")) > 0;
+}
+
 int rsw_report(char *const *args, int nargs, const struct rsw_report_opts *o, json_t **summary_out)
 {
     char **inputs = NULL;
@@ -321,6 +423,10 @@ int rsw_report(char *const *args, int nargs, const struct rsw_report_opts *o, js
     e.servers = rsw_map_new();
     e.sum = rsw_summary_new();
     e.sym = rsw_sym_new();
+    rsw_sym_set_quiet(e.sym, o->quiet);
+    e.counts = rsw_counts_new();
+    e.warned = rsw_map_new();
+    e.paths = inputs;
     rsw_match_init(&e.mt);
     e.multi_host = multi_host(m, n);
     e.ninputs = n;
@@ -357,6 +463,13 @@ int rsw_report(char *const *args, int nargs, const struct rsw_report_opts *o, js
     json_t *summary =
         rsw_summary_json(e.sum, e.phead, noted.pid > 0 ? &noted : &o->watch, &sk, inputs, n);
     free((char *)noted.name);
+    int failures_mode = 0;
+    for (struct rsw_proc *p = e.phead; p; p = p->next)
+        if (p->mode && strcmp(p->mode, "failures") == 0 && rsw_pid_passes(&o->flt, p->pid))
+            failures_mode = 1;
+    rsw_counts_summary(e.counts, summary, failures_mode);
+    if (o->strict && incomplete(summary, o->quiet))
+        sk.failed = 1;
     if (o->renderer && o->renderer->end(e.rstate, summary) < 0) {
         if (!o->quiet)
             fprintf(stderr, "rstwatch: cannot write the report\n");
@@ -375,6 +488,8 @@ done:
     rsw_map_free(e.servers);
     rsw_summary_free(e.sum);
     rsw_sym_free(e.sym);
+    rsw_counts_free(e.counts);
+    rsw_map_free(e.warned);
     free_procs(&e);
     rsw_merge_close(m);
 out:

@@ -196,6 +196,8 @@ json_t *rsw_summary_json(struct rsw_summary *s, const struct rsw_proc *procs,
         json_object_set_new(o, "exe", p->exe ? json_string(p->exe) : json_null());
         json_object_set_new(o, "host", p->host ? json_string(p->host) : json_null());
         json_object_set_new(o, "killed_by", p->killed_by ? json_string(p->killed_by) : json_null());
+        if (p->mode) /* v3 */
+            json_object_set_new(o, "mode", json_string(p->mode));
         json_array_append_new(pr, o);
     }
     json_object_set_new(out, "processes", pr);

@@ -4,12 +4,14 @@
 #include "fmt.h"
 #include "jsonutil.h"
 #include "map.h"
+#include "modules.h"
 #include "rsw_schema.h"
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 struct module {
@@ -19,7 +21,9 @@ struct module {
 };
 
 struct rsw_symbolizer {
-    struct rsw_map *mods; /* path → struct module * */
+    struct rsw_map *mods;    /* path → struct module * */
+    struct rsw_map *checked; /* "path|build-id" → (void *)1: compared with the file already */
+    int quiet;
 };
 
 static char *debuginfo_path;
@@ -36,7 +40,13 @@ struct rsw_symbolizer *rsw_sym_new(void)
     if (!s)
         abort();
     s->mods = rsw_map_new();
+    s->checked = rsw_map_new();
     return s;
+}
+
+void rsw_sym_set_quiet(struct rsw_symbolizer *s, int quiet)
+{
+    s->quiet = quiet;
 }
 
 static void module_free(const char *key, void *val, void *arg)
@@ -55,6 +65,7 @@ void rsw_sym_free(struct rsw_symbolizer *s)
         return;
     rsw_map_each(s->mods, module_free, NULL);
     rsw_map_free(s->mods);
+    rsw_map_free(s->checked);
     free(s);
 }
 
@@ -113,13 +124,38 @@ static const char *scan_cus(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
     return NULL;
 }
 
-static void symbolize_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_address)
+/* Once per file and logged build-id: warns when the file here has another one (or none). */
+static void check_build_id(struct rsw_symbolizer *s, const char *path, struct module *m,
+                           const char *logged)
+{
+    char key[1024];
+    snprintf(key, sizeof key, "%s|%s", path, logged);
+    if (rsw_map_get(s->checked, key))
+        return;
+    rsw_map_set(s->checked, key, (void *)1);
+    const unsigned char *bits = NULL;
+    GElf_Addr vaddr;
+    int n = dwfl_module_build_id(m->mod, &bits, &vaddr);
+    char here[256] = "";
+    for (int i = 0; i < n && (size_t)i < sizeof here / 2 - 1; i++)
+        snprintf(here + 2 * i, 3, "%02x", bits[i]);
+    if (strcasecmp(here, logged) != 0 && !s->quiet)
+        fprintf(stderr,
+                "rstwatch: %s here is not the file the log was written with (build-id %s, the "
+                "log says %s): its symbols may be wrong\n",
+                path, *here ? here : "none", logged);
+}
+
+static void symbolize_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_address,
+                            const char *build_id)
 {
     const char *obj = rsw_jstr(fr, RSW_KEY(OBJ), NULL);
     const char *func = rsw_jstr(fr, RSW_KEY(SYM), NULL);
     const char *file = NULL;
     int line = 0;
     struct module *m = obj ? module_of(s, obj) : NULL;
+    if (m && m->mod && build_id)
+        check_build_id(s, obj, m, build_id);
     if (m && m->mod && json_object_get(fr, RSW_KEY(OFF))) {
         Dwarf_Addr addr = m->bias + hex_field(fr, RSW_KEY(OFF)) - (is_return_address ? 1 : 0);
         const char *name = dwfl_module_addrname(m->mod, addr);
@@ -149,14 +185,15 @@ void rsw_sym_frames(struct rsw_symbolizer *s, json_t *bt, int interrupted)
      * is then __restore_rt, itself looked up as is: the kernel made it the return address) */
     json_t *f0 = json_array_get(bt, 0);
     if (interrupted && json_is_object(f0)) {
-        symbolize_frame(s, f0, 0);
+        symbolize_frame(s, f0, 0, rsw_jstr(f0, RSW_FRAME_BUILD_ID, NULL));
         const char *sym = rsw_jstr(f0, "sym", ""), *func = rsw_jstr(f0, "func", "");
         exact = strcmp(sym, "__restore_rt") == 0 || strcmp(func, "__restore_rt") == 0 ? 2 : 1;
     }
     json_array_foreach(bt, i, fr)
     {
         if (json_is_object(fr) && !(interrupted && i == 0))
-            symbolize_frame(s, fr, i >= exact);
+            symbolize_frame(s, fr, i >= exact, rsw_jstr(fr, RSW_FRAME_BUILD_ID, NULL));
+        json_object_del(fr, RSW_FRAME_BUILD_ID);
     }
 }
 

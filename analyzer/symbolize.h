@@ -7,9 +7,14 @@ struct rsw_symbolizer;
 
 struct rsw_symbolizer *rsw_sym_new(void);
 void rsw_sym_free(struct rsw_symbolizer *s);
+/* quiet = 1: print nothing (the warning below). */
+void rsw_sym_set_quiet(struct rsw_symbolizer *s, int quiet);
 /* Adds "func", "file", "line" to every frame of bt, in place (null when unknown; func falls back
  * to the logged "sym"). Frame 0 of a signal's backtrace is the interrupted instruction, not a
- * return address: pass interrupted = 1 so it is looked up as is. */
+ * return address: pass interrupted = 1 so it is looked up as is. A frame carrying the logged
+ * build-id of its module (RSW_FRAME_BUILD_ID) loses that key; when the file on this machine has
+ * another build-id, one line on stderr (once per file and logged build-id) says that its symbols
+ * may be wrong. */
 void rsw_sym_frames(struct rsw_symbolizer *s, json_t *bt, int interrupted);
 /* "func (file.c:42)", "func", or "module+0xoff": where a frame is, for summaries. */
 void rsw_sym_site(json_t *frame, char *buf, size_t len);

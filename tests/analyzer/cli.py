@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """cli.py: the rstwatch CLI's contract: --help per command, --version, usage errors, preload
-lookup, --inject checked before the program runs, exit statuses passed through.
+lookup, --inject checked before the program runs, exit statuses passed through, the build-id
+check of a v3 log's modules.
 
 usage: cli.py RSTWATCH ANY_PROGRAM
 """
@@ -86,10 +87,80 @@ def not_observed(rsw, tmp):
     check("report json: summary.not_observed", nob and nob[0]["name"] == "static_fork", js)
 
 
+def build_id_log(path, exe, build_id):
+    """A v3 log whose module 1 is exe (with build_id) and whose two errors have frames in it."""
+    head = {"v": 3, "seq": 0, "pid": 7001, "tid": 7001}
+    lines = [dict(head, ts=1714565100000000000, ev="start", origin="exec", name="x", exe=exe,
+                  argv=["x"], ppid=1, host="h", lib="0.1.0", mode="errors", rate=100, log_max=0),
+             dict(head, ts=1714565100000000001, ev="module", id=1, path=exe, base="0x400000",
+                  size=4096, build_id=build_id),
+             dict(head, ts=1714565100000000002, ev="stack", id=1,
+                  bt=[{"ip": "0x401000", "m": 1, "off": "0x1000"}])]
+    for conn in (1, 2):
+        lines.append(dict(head, ts=1714565100000000002 + conn, ev="error", call="read", op="read",
+                          fd=3, conn=conn, family="inet", peer="127.0.0.1:1", ret=-1,
+                          errno="ECONNRESET", stack=1))
+    with open(path, "w") as f:
+        f.writelines(json.dumps(x) + "\n" for x in lines)
+
+
+def build_ids(rsw):
+    """A module whose file has another build-id than the log says: one warning, then none when
+    the log names the file's own."""
+    exe = os.path.realpath(rsw)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "b.jsonl")
+        build_id_log(log, exe, "00" * 20)
+        rc, _, err = run([rsw, "report", log])
+        want = f"rstwatch: {exe} here is not the file the log was written with (build-id "
+        lines = err.splitlines()
+        check("build-id differs: one warning", rc == 0 and len(lines) == 1 and
+              lines[0].startswith(want) and lines[0].endswith(
+                  f", the log says {'00' * 20}): its symbols may be wrong"), err)
+        here = lines[0][len(want):].split(",")[0] if lines and lines[0].startswith(want) else "?"
+        build_id_log(log, exe, here.upper())
+        rc, _, err = run([rsw, "report", log])
+        check("build-id the same (any case): no warning", rc == 0 and err == "", err)
+        rc, _, err = run([rsw, "run", "--events", "failures", "true"],
+                         env=dict(os.environ, RSTWATCH_PRELOAD="/nonexistent/librstwatch.so"))
+        check("run --events failures", rc == 2 and err.startswith("rstwatch: RSTWATCH_PRELOAD="), err)
+
+
+def run_counts(rsw, tmp):
+    """rstwatch run's summary line counts what a v3 log counted instead of writing (a log the
+    program copies into the log directory stands in for its own process's)."""
+    head = {"v": 3, "seq": 0, "pid": 999999, "tid": 999999}
+    t = 1714565200000000000
+    lines = [dict(head, ts=t, ev="start", origin="exec", name="fake", exe="/opt/demo/fake",
+                  argv=["fake"], ppid=1, host="h", lib="0.1.0", mode="failures", rate=100,
+                  log_max=0),
+             dict(head, ts=t + 1, ev="suppressed", of="error", call="read", op="read",
+                  errno="ECONNRESET", count=9000, conns=9000, first_ts=t, last_ts=t),
+             dict(head, ts=t + 2, ev="suppressed", of="error", call="read", op="read",
+                  errno="ECONNRESET", count=900, conns=900, first_ts=t, last_ts=t),
+             dict(head, ts=t + 3, ev="suppressed", of="signal", call="write", op="write",
+                  sig="SIGPIPE", count=5, conns=0, first_ts=t, last_ts=t),
+             dict(head, ts=t + 4, ev="tally", role="client", family="inet", peer="127.0.0.1:80",
+                  conns=12, bytes_in=0, bytes_out=0, first_ts=t, last_ts=t),
+             dict(head, ts=t + 5, ev="lost", reason="write_failed", errno="ENOSPC", events=42)]
+    fake = os.path.join(tmp, "fake.src")
+    with open(fake, "w") as f:
+        f.writelines(json.dumps(x) + "\n" for x in lines)
+    out = os.path.join(tmp, "logs")
+    rc, _, err = run([rsw, "run", "-o", out, "--", "cp", fake, os.path.join(out, "fake.jsonl")])
+    check("run summary: tallied and suppressed connections",
+          rc == 0 and "0 connections shown, 12 clean ones tallied, 9 900 suppressed;" in err, err)
+    check("run summary: suppressed errors and SIGPIPE",
+          "errors: ECONNRESET 0 + 9 900 suppressed; SIGPIPE: yes (0 + 5 suppressed)\n" in err, err)
+    check("run summary: lost events",
+          "\nrstwatch: pid 999999 (fake): could not write 42 events (ENOSPC)\n" in err, err)
+
+
 def main():
     rsw = sys.argv[1]
     rc, out, err = run([rsw, "--version"])
-    check("--version", rc == 0 and out.startswith("rstwatch 0.") and "log schema v2" in out, out)
+    check("--version", rc == 0 and out.startswith("rstwatch 0.") and "log schema v3" in out, out)
+    build_ids(rsw)
     rc, out, _ = run([rsw, "--help"])
     check("--help", rc == 0 and "run" in out and "report" in out, out)
     for cmd in ("run", "report"):
@@ -155,6 +226,8 @@ def main():
         rc, _, err = run([rsw, "run", "-o", tmp, "--", "sh", "-c", "exit 0"])
         check("next-command line", f"rstwatch: next: rstwatch report {tmp}\n" in err, err)
         not_observed(rsw, tmp)
+    with tempfile.TemporaryDirectory() as tmp:
+        run_counts(rsw, tmp)
     print("cli:", "ok" if failures == 0 else f"{failures} FAILED")
     return 1 if failures else 0
 

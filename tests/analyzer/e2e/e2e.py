@@ -4,7 +4,9 @@
 usage: e2e.py RSTWATCH E2E_SERVER E2E_CLIENT
 The client meets a refused connect, then writes into a connection the server closed until SIGPIPE
 kills it. Checks exit statuses, the run summary line, the verdicts, both-ends matching, and that a
-backtrace frame names the client's own function with file:line (libdw, offline).
+backtrace frame names the client's own function with file:line (libdw, offline). Both run with
+--events conn: the server's connection is clean, and in the default failures mode it would only
+be tallied, leaving nothing to match the client's side with.
 """
 import glob
 import json
@@ -29,7 +31,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="rsw-e2e-") as tmp:
         portfile = os.path.join(tmp, "port")
         sdir, cdir = os.path.join(tmp, "server"), os.path.join(tmp, "client")
-        srv = subprocess.Popen([rstwatch, "run", "-o", sdir, "--", server, portfile],
+        srv = subprocess.Popen([rstwatch, "run", "-o", sdir, "--events", "conn", "--", server, portfile],
                                stderr=subprocess.PIPE)
         for _ in range(100):
             if os.path.exists(portfile) and open(portfile).read().endswith("\n"):
@@ -39,7 +41,7 @@ def main():
             srv.kill()
             fail("the server never wrote its port")
         port = open(portfile).read().strip()
-        cl = subprocess.run([rstwatch, "run", "-o", cdir, "--", client, port],
+        cl = subprocess.run([rstwatch, "run", "-o", cdir, "--events", "conn", "--", client, port],
                             stderr=subprocess.PIPE, timeout=60)
         serr = srv.communicate(timeout=60)[1].decode()
         cerr = cl.stderr.decode()
