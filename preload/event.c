@@ -386,6 +386,7 @@ void rsw_ev_finish(void)
     rsw_storm_flush(now, 1);
     if (rsw_cfg.events == RSW_EVENTS_FAILURES)
         rsw_tally_flush(now, 1);
+    rsw_log_finish(); /* then what the log could not take */
 }
 
 /* Reads a small /proc file with raw syscalls; returns its length (0 on failure). */
