@@ -5,6 +5,7 @@
 #include "modmap.h"
 #include "proc.h"
 #include "shim.h"
+#include "sys.h"
 #include <stddef.h>
 #include <unistd.h>
 
@@ -43,6 +44,34 @@ RSW_EXPORT int dlclose(void *handle)
     int rc = -1;
     loader_call(0, NULL, 0, handle, &rc);
     return rc;
+}
+
+/* _exit skips the destructors, where the pending storm summaries and tallies are written
+ * (forked servers end their children this way): write them first. In a vfork child the guard
+ * refuses (the parent's memory), so it passes straight through. */
+static __attribute__((noreturn)) void exit_now(int raw_e, int status)
+{
+    struct rsw_guard g;
+    if (rsw_enter(&g)) {
+        rsw_ev_finish();
+        rsw_leave(&g);
+    }
+    if (raw_e && rsw_real._Exit)
+        rsw_real._Exit(status);
+    else if (rsw_real._exit)
+        rsw_real._exit(status);
+    rsw_syscall(SYS_exit_group, status);
+    __builtin_unreachable();
+}
+
+RSW_EXPORT void _exit(int status)
+{
+    exit_now(0, status);
+}
+
+RSW_EXPORT void _Exit(int status)
+{
+    exit_now(1, status);
 }
 
 #if defined(__x86_64__)

@@ -7,7 +7,8 @@ import sys
 sys.dont_write_bytecode = True  # keep the source tree clean
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 
-import cases_log  # noqa: E402,F401  (each module registers its cases)
+import cases_failures  # noqa: E402,F401  (each module registers its cases)
+import cases_log  # noqa: E402,F401
 import cases_net  # noqa: E402,F401
 import cases_proc  # noqa: E402,F401
 import cases_sig  # noqa: E402,F401
