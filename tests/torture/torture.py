@@ -35,7 +35,9 @@ class Env(Scratch):
             return watched_env(None, **extra)
         # RSW_TORTURE_ENV="VAR=VALUE ...": extra settings of every preloaded run (sanitize.sh)
         settings = dict(kv.split("=", 1) for kv in os.environ.get("RSW_TORTURE_ENV", "").split())
-        return watched_env(self.lib, **{**settings, **extra})
+        # fidelity under stress is checked line by line: every lifecycle line, no storm control
+        full = {"RSTWATCH_EVENTS": "conn", "RSTWATCH_RATE": "0"}
+        return watched_env(self.lib, **{**full, **settings, **extra})
 
     def logdir(self, name):
         d = os.path.join(self.tmp, name)
