@@ -38,9 +38,17 @@ int rsw_addr_format(const struct sockaddr *sa, socklen_t len, char *out, size_t 
     switch (sa->sa_family) {
     case AF_INET: {
         const struct sockaddr_in *in = (const void *)sa;
-        if (len < (socklen_t)sizeof(*in) || !inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip)))
+        if (len < (socklen_t)sizeof(*in))
             return RSW_FAM_INET;
-        append(out, cap, &n, ip, strlen(ip));
+        /* dotted quad by hand: inet_ntop formats it with sprintf (accept pays it every time) */
+        const unsigned char *b = (const unsigned char *)&in->sin_addr;
+        size_t il = 0;
+        for (int i = 0; i < 4; i++) {
+            if (i)
+                ip[il++] = '.';
+            il += rsw_fmt_u64(ip + il, b[i]);
+        }
+        append(out, cap, &n, ip, il);
         append_port(out, cap, &n, ntohs(in->sin_port));
         return RSW_FAM_INET;
     }

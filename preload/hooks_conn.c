@@ -69,8 +69,13 @@ RSW_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t salen)
     in.ev = RSW_EV_CONNECT, in.call = "connect", in.fd = fd, in.e = e;
     in.local = local_of(fd, e);
     in.has_ret = 1, in.ret = r, in.err = r < 0 ? err : 0;
-    if (r < 0 && err == EINPROGRESS) {
+    if (r < 0 && (err == EINPROGRESS || err == EALREADY)) {
         in.nonblock = 1;
+    } else if (fam != AF_UNIX && (r == 0 || err == ECONNREFUSED || err == ETIMEDOUT ||
+                                  err == ECONNRESET)) {
+        /* TCP: a non-blocking connect returns EINPROGRESS before the handshake can end, so a
+         * handshake's outcome returned by connect itself means a blocking one */
+        in.nonblock = 0;
     } else if (rsw_ev_eager()) { /* else asked if the line is ever written */
         int fl = fcntl(fd, F_GETFL);
         in.nonblock = fl >= 0 ? !!(fl & O_NONBLOCK) : -1;
@@ -88,7 +93,13 @@ static int do_accept(const char *call, int lfd, struct sockaddr *sa, socklen_t *
     struct rsw_guard g;
     if (!rsw_enter(&g))
         return four ? rsw_real.accept4(lfd, sa, sl, flags) : rsw_real.accept(lfd, sa, sl);
-    int r = four ? RSW_REAL(&g, accept4(lfd, sa, sl, flags)) : RSW_REAL(&g, accept(lfd, sa, sl));
+    /* the peer's address comes back from accept itself: into the program's buffer, or into ours
+     * when it passed none (no difference to it), so no getpeername is needed */
+    struct sockaddr_storage peer;
+    socklen_t plen = sizeof peer, cap = sa && sl ? *sl : 0;
+    struct sockaddr *asa = sa ? sa : (struct sockaddr *)&peer;
+    socklen_t *asl = sa ? sl : &plen;
+    int r = four ? RSW_REAL(&g, accept4(lfd, asa, asl, flags)) : RSW_REAL(&g, accept(lfd, asa, asl));
     if (r < 0) {
         rsw_report_error(call, "accept", lfd, NULL, r, g.err);
         rsw_leave(&g);
@@ -100,7 +111,8 @@ static int do_accept(const char *call, int lfd, struct sockaddr *sa, socklen_t *
     if (e && getsockname(r, (struct sockaddr *)&ss, &l) == 0 &&
         (ss.ss_family == AF_INET || ss.ss_family == AF_INET6 || ss.ss_family == AF_UNIX)) {
         __atomic_store_n(&e->state, RSW_FD_BUSY, __ATOMIC_RELEASE);
-        rsw_fd_setup_socket(e, r, ss.ss_family, NULL, 0, 0);
+        int whole = !sa || (*sl <= cap && *sl <= (socklen_t)sizeof peer); /* not truncated */
+        rsw_fd_setup_socket(e, r, ss.ss_family, whole ? asa : NULL, whole ? *asl : 0, 0);
         rsw_addr_format((struct sockaddr *)&ss, l, e->local, sizeof e->local);
         __atomic_store_n(&e->state, RSW_FD_WATCHED, __ATOMIC_RELEASE);
         struct rsw_evinfo in = RSW_EVINFO_INIT;
