@@ -71,8 +71,8 @@ RSW_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t salen)
     in.has_ret = 1, in.ret = r, in.err = r < 0 ? err : 0;
     if (r < 0 && (err == EINPROGRESS || err == EALREADY)) {
         in.nonblock = 1;
-    } else if (fam != AF_UNIX && (r == 0 || err == ECONNREFUSED || err == ETIMEDOUT ||
-                                  err == ECONNRESET)) {
+    } else if (fam != AF_UNIX &&
+               (r == 0 || err == ECONNREFUSED || err == ETIMEDOUT || err == ECONNRESET)) {
         /* TCP: a non-blocking connect returns EINPROGRESS before the handshake can end, so a
          * handshake's outcome returned by connect itself means a blocking one */
         in.nonblock = 0;
@@ -99,7 +99,8 @@ static int do_accept(const char *call, int lfd, struct sockaddr *sa, socklen_t *
     socklen_t plen = sizeof peer, cap = sa && sl ? *sl : 0;
     struct sockaddr *asa = sa ? sa : (struct sockaddr *)&peer;
     socklen_t *asl = sa ? sl : &plen;
-    int r = four ? RSW_REAL(&g, accept4(lfd, asa, asl, flags)) : RSW_REAL(&g, accept(lfd, asa, asl));
+    int r =
+        four ? RSW_REAL(&g, accept4(lfd, asa, asl, flags)) : RSW_REAL(&g, accept(lfd, asa, asl));
     if (r < 0) {
         rsw_report_error(call, "accept", lfd, NULL, r, g.err);
         rsw_leave(&g);
