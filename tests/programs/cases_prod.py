@@ -9,7 +9,7 @@ import socket
 import struct
 import threading
 
-from progs import PY, Logs, check, descendants, free_port, need, no_rstwatch_noise, show, until, wait_port
+from progs import PY, Logs, nginx_conf, check, descendants, free_port, need, no_rstwatch_noise, show, until, wait_port
 
 CASES = {}
 
@@ -19,23 +19,6 @@ def case(fn):
     return fn
 
 
-NGINX_STATIC = """daemon off;
-master_process on;
-worker_processes 1;
-pid {d}/nginx.pid;
-error_log {d}/error.log warn;
-events {{ worker_connections 256; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    root {d}/www;
-    keepalive_timeout 0;
-  }}
-}}
-"""
 
 
 def http_get(port):
@@ -62,7 +45,8 @@ def nginx_clean_churn_tallied(ctx):
     port = free_port()
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_STATIC.format(d=d, port=port))
+        f.write(nginx_conf(d, port, f"root {d}/www; keepalive_timeout 0;", workers=1, error_level="warn",
+                           connections=256))
     logdir = ctx.logdir("churn")
     ng = ctx.start(["/usr/sbin/nginx", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")], True, logdir)
     n = 300

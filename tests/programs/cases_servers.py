@@ -8,7 +8,7 @@ import socket
 import subprocess
 import time
 
-from progs import (ClosedPort, Fail, HttpOnce, Logs, Resetter, Skip, check, descendants, expect_error,
+from progs import (ClosedPort, nginx_conf, Fail, HttpOnce, Logs, Resetter, Skip, check, descendants, expect_error,
                    expect_tree_logged, free_port, need, no_rstwatch_noise, num, rst_close, same, show, until, wait_port)
 
 CASES = {}
@@ -25,22 +25,6 @@ def curl(ctx, url, extra=(), preload=False, logdir=None, env=None):
 
 # ---- nginx ----------------------------------------------------------------------------------------
 
-NGINX_CONF = """daemon off;
-master_process on;
-worker_processes 2;
-pid {d}/nginx.pid;
-error_log {d}/error.log info;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
-  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{ proxy_pass http://127.0.0.1:{up}; proxy_next_upstream off; }}
-  }}
-}}
-"""
 
 
 def nginx_proxy(ctx, upstream_port, preload, tag, env=None):
@@ -50,7 +34,7 @@ def nginx_proxy(ctx, upstream_port, preload, tag, env=None):
     port = free_port()
     conf = os.path.join(d, "nginx.conf")
     with open(conf, "w") as f:
-        f.write(NGINX_CONF.format(d=d, port=port, up=upstream_port))
+        f.write(nginx_conf(d, port, f"location / {{ proxy_pass http://127.0.0.1:{upstream_port}; proxy_next_upstream off; }}"))
     logdir = ctx.logdir(tag)
     ng = ctx.start(["/usr/sbin/nginx", "-p", d, "-c", conf, "-e", os.path.join(d, "error.log")], preload, logdir,
                    env=env)

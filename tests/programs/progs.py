@@ -352,6 +352,27 @@ class Ctx:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def nginx_conf(d, port, server, workers=2, error_level="info", connections=64):
+    """An nginx.conf in the foreground with everything under d, one server on 127.0.0.1:port whose
+    body is server (its directives inside server { })."""
+    return f"""daemon off;
+master_process on;
+worker_processes {workers};
+pid {d}/nginx.pid;
+error_log {d}/error.log {error_level};
+events {{ worker_connections {connections}; }}
+http {{
+  access_log off;
+  client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;
+  uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+  server {{
+    listen 127.0.0.1:{port};
+    {server}
+  }}
+}}
+"""
+
+
 # ---- logs -----------------------------------------------------------------------------------------
 
 class Logs:

@@ -8,6 +8,7 @@
 #include "proc.h"
 #include "rsw_schema.h"
 #include "say.h"
+#include "unit_log.h"
 #include <criterion/criterion.h>
 #include <criterion/redirect.h>
 #include <dlfcn.h>
@@ -23,53 +24,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/rsw-unit-XXXXXX";
-static char path[256];
-
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/log.%%p", dir);
-    rsw_cfg.log = path;
-    rsw_cfg.events = RSW_EVENTS_CONN;
-    rsw_cfg.backtrace = 32;
-    rsw_proc_init("/some/dir/unit");
-    rsw_fdt_init(1 << 16);
-    rsw_mod_scan(rsw_self.exe);
-    rsw_bt_init(0);
-    rsw_log_open();
-    cr_assert(rsw_log_enabled());
+    unit_log_start(RSW_EVENTS_CONN);
 }
 
 TestSuite(event, .init = setup);
-
-/* All lines of the log, parsed; fails the test on any line that is not JSON. */
-static json_t *lines(void)
-{
-    char p[300], buf[65536];
-    snprintf(p, sizeof p, "%s/log.%d", dir, getpid());
-    FILE *f = fopen(p, "r");
-    cr_assert_not_null(f, "%s", p);
-    json_t *arr = json_array();
-    while (fgets(buf, sizeof buf, f)) {
-        json_error_t err;
-        json_t *v = json_loads(buf, 0, &err);
-        cr_assert_not_null(v, "not JSON: %s", buf);
-        json_array_append_new(arr, v);
-    }
-    fclose(f);
-    return arr;
-}
-
-static const char *s(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static json_int_t n(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
 
 __attribute__((noinline)) void report_from_a_named_function(struct rsw_fd *e)
 {
@@ -243,7 +203,7 @@ Test(event, never_writes_into_a_reused_fd)
 {
     int lf = rsw_log_fd();
     char other[300];
-    snprintf(other, sizeof other, "%s/programs-own-file", dir);
+    snprintf(other, sizeof other, "%s/programs-own-file", unit_dir);
     syscall(SYS_close, lf);
     int fd = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     cr_assert_eq(dup2(fd, lf), lf);
@@ -264,11 +224,11 @@ Test(event, never_writes_into_a_reused_fd)
 Test(event, a_log_that_cannot_be_reopened_says_so, .init = cr_redirect_stderr)
 {
     char logpath[300], other[300];
-    snprintf(logpath, sizeof logpath, "%s/log.%d", dir, getpid());
+    snprintf(logpath, sizeof logpath, "%s/log.%d", unit_dir, getpid());
     snprintf(other, sizeof other, "/tmp/rsw-unit-other-%d", getpid());
     int lf = rsw_log_fd();
     unlink(logpath);
-    cr_assert_eq(rmdir(dir), 0);
+    cr_assert_eq(rmdir(unit_dir), 0);
     syscall(SYS_close, lf);
     int fd = open(other, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     cr_assert_eq(dup2(fd, lf), lf);

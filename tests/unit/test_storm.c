@@ -9,6 +9,7 @@
 #include "proc.h"
 #include "rsw_schema.h"
 #include "stackid.h"
+#include "unit_log.h"
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <jansson.h>
@@ -17,54 +18,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/rsw-storm-XXXXXX";
-static char path[256];
-
 static void setup(void)
 {
-    cr_assert_not_null(mkdtemp(dir));
-    snprintf(path, sizeof path, "%s/log.%%p", dir);
-    rsw_cfg.log = path;
-    rsw_cfg.events = RSW_EVENTS_FAILURES;
-    rsw_cfg.backtrace = 32;
+    unit_log_start(RSW_EVENTS_FAILURES);
     rsw_cfg.rate = 10;
-    rsw_proc_init("/some/dir/unit");
-    rsw_fdt_init(1 << 16);
-    rsw_mod_scan(rsw_self.exe);
-    rsw_bt_init(0);
-    rsw_log_open();
-    cr_assert(rsw_log_enabled());
 }
 
 TestSuite(storm, .init = setup);
-
-static json_t *lines(void)
-{
-    char p[300], buf[65536];
-    snprintf(p, sizeof p, "%s/log.%d", dir, getpid());
-    FILE *f = fopen(p, "r");
-    json_t *arr = json_array();
-    if (!f)
-        return arr;
-    while (fgets(buf, sizeof buf, f)) {
-        json_error_t err;
-        json_t *v = json_loads(buf, 0, &err);
-        cr_assert_not_null(v, "not JSON: %s", buf);
-        json_array_append_new(arr, v);
-    }
-    fclose(f);
-    return arr;
-}
-
-static const char *s(json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-static json_int_t n(json_t *o, const char *k)
-{
-    return json_integer_value(json_object_get(o, k));
-}
 
 static int count(json_t *all, const char *ev)
 {
