@@ -157,20 +157,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def listening(port):
-    """Something listens on loopback TCP port `port` (read from /proc/net/tcp*, without connecting:
-    a probe connection would show up in the server's log)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                        return True
-        except OSError:
-            pass
-    return False
 
 
 def children(pid):
@@ -242,7 +228,7 @@ class Server:
         fail(f"{self.tag}: timed out after {timeout} s waiting for {what}")
 
     def wait_port(self, port, timeout=20):
-        self.until(lambda: listening(port), timeout, f"it to listen on 127.0.0.1:{port}")
+        self.until(lambda: rswtest.listening(port), timeout, f"it to listen on 127.0.0.1:{port}")
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
         """Stops it with sig; fails unless it exits with status 0."""
@@ -1104,6 +1090,8 @@ def main():
     p.add_argument("--quick", action="store_true", help="tiny sizes: checks the benchmarks work, measures nothing")
     p.add_argument("--verbose", action="store_true", help="callgrind_annotate even within the target")
     a = p.parse_args()
+    # servers run in directories of their own: a relative LD_PRELOAD would not be found there
+    a.lib, a.rstwatch, a.bindir = (os.path.abspath(x) for x in (a.lib, a.rstwatch, a.bindir))
     if a.quick:
         a.runs, a.rounds, a.bulk_mib, a.calls, a.resets, a.epipes = 1, 2000, 16, 2000, 50, 200
         a.events, a.conns, a.procs, a.aruns = 20000, 200, 4, 1

@@ -197,6 +197,22 @@ def watched_env(lib=None, **extra):
     return env
 
 
+def listening(port):
+    """Something listens on loopback TCP port `port` (read from /proc/net/tcp*, without connecting:
+    a probe connection would show up in the server's log)."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            pass
+    return False
+
+
 # ---- logs ----------------------------------------------------------------------------------------
 
 def validate_frame(ev, frame, where):

@@ -12,8 +12,12 @@ import socket
 import struct
 import subprocess
 import tempfile
+import sys
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from rswtest import listening  # noqa: E402  (shared with the benchmarks)
 
 PY = "/usr/bin/python3"  # Debian's interpreter, not whatever python3 comes first in PATH
 # The main program's module is named by the path it was started by: /usr/bin/python3 (the symlink), not its
@@ -79,20 +83,6 @@ def rst_close(sock):
     sock.close()
 
 
-def listening(port):
-    """Something listens on loopback TCP port `port` (read from /proc/net/tcp*, without connecting:
-    a probe connection would show up in the server's log)."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
-                        return True
-        except OSError:
-            pass
-    return False
 
 
 def wait_port(port, timeout=10.0, proc=None):
