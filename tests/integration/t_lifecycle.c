@@ -17,13 +17,8 @@ __attribute__((noinline)) void serve_one(int lfd)
     int c = accept(lfd, NULL, NULL);
     if (c < 0)
         _exit(TU_SETUP_FAILED);
-    size_t got = 0;
-    while (got < 10) {
-        ssize_t n = read(c, buf, 10 - got);
-        if (n <= 0)
-            _exit(TU_SETUP_FAILED);
-        got += (size_t)n;
-    }
+    if (tu_read_exactly(c, buf, 10) != 0)
+        _exit(TU_SETUP_FAILED);
     if (write(c, "hello", 5) != 5)
         _exit(TU_SETUP_FAILED);
     while (read(c, buf, sizeof(buf)) > 0)

@@ -17,13 +17,8 @@ static void resetting_peer(int lfd)
     int c = accept(lfd, NULL, NULL);
     if (c < 0)
         _exit(TU_SETUP_FAILED);
-    size_t got = 0;
-    while (got < 100) {
-        ssize_t n = read(c, buf, 100 - got);
-        if (n <= 0)
-            _exit(TU_SETUP_FAILED);
-        got += (size_t)n;
-    }
+    if (tu_read_exactly(c, buf, 100) != 0)
+        _exit(TU_SETUP_FAILED);
     memset(buf, 'y', 50);
     if (write(c, buf, 50) != 50)
         _exit(TU_SETUP_FAILED);
@@ -64,13 +59,8 @@ int main(int argc, char **argv)
     memset(buf, 'x', sizeof(buf));
     if (write(fd, buf, 100) != 100)
         tu_die("write 100");
-    size_t got = 0;
-    while (got < 50) {
-        ssize_t n = read(fd, buf, 50 - got);
-        if (n <= 0)
-            tu_die("read 50");
-        got += (size_t)n;
-    }
+    if (tu_read_exactly(fd, buf, 50) != 0)
+        tu_die("read 50");
     if (write(fd, "go", 2) != 2)
         tu_die("write go");
     int status;

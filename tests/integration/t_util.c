@@ -161,3 +161,14 @@ void tu_connect_refused(const char *label)
     close(fd);
     close(holder);
 }
+
+int tu_read_exactly(int fd, void *buf, size_t n)
+{
+    for (size_t got = 0; got < n;) {
+        ssize_t r = read(fd, (char *)buf + got, n - got);
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    return 0;
+}

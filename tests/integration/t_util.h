@@ -38,4 +38,7 @@ int tu_conn_to_closed_peer(int *port);
  */
 size_t tu_write_until_failure(int fd, size_t chunk, int max, int *err);
 
+/* read() exactly n bytes, in as many pieces as they come: 0, or -1 on an error or an early EOF. */
+int tu_read_exactly(int fd, void *buf, size_t n);
+
 #endif
