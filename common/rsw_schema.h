@@ -77,6 +77,12 @@ static inline int rsw_ev_parse(const char *name)
     return -1;
 }
 
+/* RSW_FAM_INET6 -> "inet6"; NULL for RSW_FAM_NONE or out of range. */
+static inline const char *rsw_family_name(int f)
+{
+    return f > RSW_FAM_NONE && f < RSW_FAM_NKINDS ? rsw_family_names[f] : NULL;
+}
+
 /* "inet6" -> RSW_FAM_INET6; RSW_FAM_NONE when unknown or NULL. */
 static inline int rsw_family_parse(const char *name)
 {

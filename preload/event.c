@@ -59,11 +59,6 @@ int rsw_ev_wanted(enum rsw_ev ev)
                                  (lvl == RSW_LEVEL_CONN && rsw_cfg.events == RSW_EVENTS_FAILURES));
 }
 
-static const char *family_name(int f)
-{
-    return f > 0 && f < RSW_FAM_NKINDS ? rsw_family_names[f] : NULL;
-}
-
 static void tcp_fields(struct rsw_json *j, int fd, const struct rsw_fd *e)
 {
     static const char *const states[] = {"?",          "ESTABLISHED", "SYN_SENT",  "SYN_RECV",
@@ -108,8 +103,8 @@ static void body(struct rsw_json *j, const struct rsw_evinfo *in, const uintptr_
         rsw_json_i64(j, RSW_KEY(LFD), in->lfd);
     if (e) {
         rsw_json_u64(j, RSW_KEY(CONN), e->conn);
-        if (family_name(e->family))
-            rsw_json_str(j, RSW_KEY(FAMILY), family_name(e->family));
+        if (rsw_family_name(e->family))
+            rsw_json_str(j, RSW_KEY(FAMILY), rsw_family_name(e->family));
     }
     if (in->local)
         rsw_json_str(j, RSW_KEY(LOCAL), in->local);
@@ -174,7 +169,7 @@ static uint8_t how_code(const char *how)
 }
 
 /* A connection closed without an error or SIGPIPE: counted, not written. */
-static void tally_close(const struct rsw_evinfo *in, const struct rsw_fd *e)
+static void tally_close(const struct rsw_fd *e)
 {
     uint8_t fl = __atomic_load_n(&e->flags, __ATOMIC_RELAXED);
     if (e->family == RSW_FAM_PIPE || (fl & (RSW_F_CONNFAIL | RSW_F_ERRED)))
@@ -183,7 +178,6 @@ static void tally_close(const struct rsw_evinfo *in, const struct rsw_fd *e)
     rsw_tally_add(client, e->family, client ? e->peer : e->local,
                   __atomic_load_n(&e->bytes_in, __ATOMIC_RELAXED),
                   __atomic_load_n(&e->bytes_out, __ATOMIC_RELAXED), rsw_line_now());
-    (void)in;
 }
 
 static void hold(const struct rsw_evinfo *in, struct rsw_fd *e)
@@ -209,7 +203,7 @@ static void hold(const struct rsw_evinfo *in, struct rsw_fd *e)
         slot = RSW_HOLD_EOF;
         break;
     case RSW_EV_CLOSE:
-        tally_close(in, e);
+        tally_close(e);
         return;
     default:
         return;
@@ -350,12 +344,12 @@ void rsw_ev_emit(const struct rsw_evinfo *in)
             e && !(__atomic_fetch_or(&e->flags, RSW_F_ERRED, __ATOMIC_ACQ_REL) & RSW_F_ERRED);
         struct rsw_site_key k = {ev == RSW_EV_SIGNAL, ev == RSW_EV_SIGNAL ? SIGPIPE : in->err,
                                  stack, in->call, in->op};
-        if (!exempt(in, first) && sr != RSW_STACK_NEW && !rsw_storm_admit(&k, ts, first)) {
+        /* (a new stack is a new site, always admitted; were it not, its slot would just stay
+         * unpublished and later uses carry their frames inline) */
+        if (!exempt(in, first) && !rsw_storm_admit(&k, ts, first)) {
             errno = saved;
             return;
         }
-        if (sr == RSW_STACK_NEW)
-            rsw_storm_admit(&k, ts, first); /* a new stack is a new site: counts as its first */
     }
     if (in->backtrace) {
         /* a frame in an object loaded behind the hooks' back (libc's own dlopen of NSS

@@ -98,8 +98,8 @@ static void write_key(struct key *k)
     uint64_t last = __atomic_exchange_n(&k->last_ts, 0, __ATOMIC_RELAXED);
     rsw_line_begin(&j, buf, sizeof buf, RSW_EV_TALLY);
     rsw_json_str(&j, RSW_KEY(ROLE), k->client ? "client" : "server");
-    if (k->family > RSW_FAM_NONE && k->family < RSW_FAM_NKINDS)
-        rsw_json_str(&j, RSW_KEY(FAMILY), rsw_family_names[k->family]);
+    if (rsw_family_name(k->family))
+        rsw_json_str(&j, RSW_KEY(FAMILY), rsw_family_name(k->family));
     rsw_json_str(&j, k->client ? RSW_KEY(PEER) : RSW_KEY(LOCAL), k->addr);
     rsw_json_u64(&j, RSW_KEY(CONNS), conns);
     rsw_json_u64(&j, RSW_KEY(BYTES_IN), in);
