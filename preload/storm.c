@@ -8,6 +8,7 @@
 #include "line.h"
 #include "logwriter.h"
 #include "say.h"
+#include "span.h"
 #include <string.h>
 
 #define PROBES 16
@@ -19,7 +20,8 @@ struct site {
     uint32_t n;     /* events in second sec */
     uint64_t sec;
     struct rsw_site_key k;
-    uint64_t supp, conns, first_ts, last_ts; /* pending summary */
+    uint64_t supp, conns; /* pending summary: events, first errors of their connection */
+    struct rsw_span span; /* and their time range */
 };
 
 static struct site sites[RSW_SITE_SLOTS];
@@ -57,9 +59,14 @@ static struct site *site_for(const struct rsw_site_key *k)
     return NULL; /* full: such sites are never suppressed */
 }
 
-static void write_summary(const struct site *s, uint64_t count, uint64_t conns, uint64_t first,
-                          uint64_t last)
+/* Takes the site's pending summary (whoever exchanges the count owns those events) and writes it.
+ */
+static void take_and_write(struct site *s)
 {
+    uint64_t count = __atomic_exchange_n(&s->supp, 0, __ATOMIC_ACQ_REL);
+    if (!count)
+        return;
+    uint64_t conns = __atomic_exchange_n(&s->conns, 0, __ATOMIC_ACQ_REL);
     char buf[768], en[16];
     struct rsw_json j;
     rsw_line_begin(&j, buf, sizeof buf, RSW_EV_SUPPRESSED);
@@ -76,22 +83,8 @@ static void write_summary(const struct site *s, uint64_t count, uint64_t conns, 
         rsw_json_u64(&j, RSW_KEY(STACK), s->k.stack);
     rsw_json_u64(&j, RSW_KEY(COUNT), count);
     rsw_json_u64(&j, RSW_KEY(CONNS), conns);
-    rsw_json_u64(&j, RSW_KEY(FIRST_TS), first);
-    rsw_json_u64(&j, RSW_KEY(LAST_TS), last);
+    rsw_span_take_write(&s->span, &j);
     rsw_log_write(buf, rsw_json_end(&j));
-}
-
-/* Takes the site's pending summary (whoever exchanges the count owns those events) and writes it.
- */
-static void take_and_write(struct site *s)
-{
-    uint64_t count = __atomic_exchange_n(&s->supp, 0, __ATOMIC_ACQ_REL);
-    if (!count)
-        return;
-    uint64_t conns = __atomic_exchange_n(&s->conns, 0, __ATOMIC_ACQ_REL);
-    uint64_t first = __atomic_exchange_n(&s->first_ts, 0, __ATOMIC_ACQ_REL);
-    uint64_t last = __atomic_exchange_n(&s->last_ts, 0, __ATOMIC_ACQ_REL);
-    write_summary(s, count, conns, first ? first : last, last ? last : first);
 }
 
 int rsw_storm_admit(const struct rsw_site_key *k, uint64_t ts, int first_of_conn)
@@ -113,12 +106,7 @@ int rsw_storm_admit(const struct rsw_site_key *k, uint64_t ts, int first_of_conn
     __atomic_fetch_add(&s->supp, 1, __ATOMIC_ACQ_REL);
     if (first_of_conn)
         __atomic_fetch_add(&s->conns, 1, __ATOMIC_RELAXED);
-    uint64_t f = 0;
-    __atomic_compare_exchange_n(&s->first_ts, &f, ts, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-    uint64_t l = __atomic_load_n(&s->last_ts, __ATOMIC_RELAXED);
-    while (l < ts &&
-           !__atomic_compare_exchange_n(&s->last_ts, &l, ts, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    rsw_span_note(&s->span, ts);
     uint64_t p = __atomic_load_n(&pending_sec, __ATOMIC_RELAXED);
     while ((p == 0 || sec < p) && !__atomic_compare_exchange_n(&pending_sec, &p, sec, 1,
                                                                __ATOMIC_RELAXED, __ATOMIC_RELAXED))

@@ -6,6 +6,7 @@
 #include "jsonw.h"
 #include "line.h"
 #include "logwriter.h"
+#include "span.h"
 #include <string.h>
 
 #define PROBES 16
@@ -16,7 +17,8 @@ struct key {
     uint32_t ready; /* role, family, addr set */
     uint8_t client, family;
     char addr[RSW_PEER_MAX];
-    uint64_t conns, in, out, first_ts, last_ts;
+    uint64_t conns, in, out;
+    struct rsw_span span; /* their close times */
 };
 
 static struct key keys[RSW_TALLY_SLOTS + 2]; /* + the two overflow keys */
@@ -68,12 +70,7 @@ void rsw_tally_add(int client, int family, const char *addr, uint64_t in, uint64
     struct key *k = key_for(!!client, family, addr ? addr : "");
     __atomic_fetch_add(&k->in, in, __ATOMIC_RELAXED);
     __atomic_fetch_add(&k->out, out, __ATOMIC_RELAXED);
-    uint64_t f = 0;
-    __atomic_compare_exchange_n(&k->first_ts, &f, ts, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
-    uint64_t l = __atomic_load_n(&k->last_ts, __ATOMIC_RELAXED);
-    while (l < ts &&
-           !__atomic_compare_exchange_n(&k->last_ts, &l, ts, 1, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+    rsw_span_note(&k->span, ts);
     __atomic_fetch_add(&k->conns, 1, __ATOMIC_RELEASE); /* last: a flush taking it sees the rest */
     uint64_t lf = __atomic_load_n(&last_flush, __ATOMIC_RELAXED);
     if (!lf)
@@ -94,8 +91,6 @@ static void write_key(struct key *k)
     }
     uint64_t in = __atomic_exchange_n(&k->in, 0, __ATOMIC_RELAXED);
     uint64_t out = __atomic_exchange_n(&k->out, 0, __ATOMIC_RELAXED);
-    uint64_t first = __atomic_exchange_n(&k->first_ts, 0, __ATOMIC_RELAXED);
-    uint64_t last = __atomic_exchange_n(&k->last_ts, 0, __ATOMIC_RELAXED);
     rsw_line_begin(&j, buf, sizeof buf, RSW_EV_TALLY);
     rsw_json_str(&j, RSW_KEY(ROLE), k->client ? "client" : "server");
     if (rsw_family_name(k->family))
@@ -104,8 +99,7 @@ static void write_key(struct key *k)
     rsw_json_u64(&j, RSW_KEY(CONNS), conns);
     rsw_json_u64(&j, RSW_KEY(BYTES_IN), in);
     rsw_json_u64(&j, RSW_KEY(BYTES_OUT), out);
-    rsw_json_u64(&j, RSW_KEY(FIRST_TS), first ? first : last);
-    rsw_json_u64(&j, RSW_KEY(LAST_TS), last ? last : first);
+    rsw_span_take_write(&k->span, &j);
     rsw_log_write(buf, rsw_json_end(&j));
 }
 

@@ -19,7 +19,7 @@ import sys
 LAYERS = {
     "base": ["hooks.def", "real", "guard", "sys"],
     "core": ["fdtable", "jsonw", "addr", "say", "config", "proc", "line", "logwriter", "modmap",
-             "backtrace", "stackid", "storm", "tally", "event", "ownfd", "track", "inject"],
+             "backtrace", "stackid", "span", "storm", "tally", "event", "ownfd", "track", "inject"],
     "shim": ["shim", "hooks_io", "hooks_conn", "hooks_fd", "hooks_proc", "sigpipe", "unwind_pipe"],
     "start": ["init"],
 }
