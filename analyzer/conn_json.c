@@ -40,11 +40,15 @@ static json_t *out_event(struct rsw_symbolizer *sym, json_t *stored, long long b
 {
     json_t *o = json_object();
     long long ts = json_integer_value(json_object_get(stored, "ts"));
+    json_t *shift = json_object_get(stored, "shift"); /* the peer's clock, made causal */
+    if (json_is_integer(shift))
+        ts -= json_integer_value(shift);
     int signal = rsw_ev_parse(rsw_jstr(stored, "ev", NULL)) == RSW_EV_SIGNAL;
     json_object_set_new(o, "t", json_integer(ts - base));
     json_object_set_new(o, "ts", json_integer(ts));
     json_object_set_new(o, "side", json_string(side));
-    json_object_set_new(o, "pid", json_integer(pid));
+    json_t *by = json_object_get(stored, "pid"); /* another holder's event */
+    json_object_set_new(o, "pid", json_is_integer(by) ? json_incref(by) : json_integer(pid));
     json_object_set(o, "ev", json_object_get(stored, "ev"));
     static const char *const copy[] = {"call", "errno", "ret", "text"};
     for (size_t i = 0; i < 4; i++) {
@@ -52,8 +56,12 @@ static json_t *out_event(struct rsw_symbolizer *sym, json_t *stored, long long b
         if (v)
             json_object_set(o, copy[i], v);
     }
-    json_t *bt = json_object_get(stored, "bt");
-    if (json_is_array(bt)) {
+    json_t *bt = json_object_get(stored, "bt"), *resolved = json_object_get(stored, "frames");
+    if (json_is_array(resolved)) { /* resolved with its own process's modules when stored */
+        json_t *frames = json_deep_copy(resolved);
+        rsw_sym_frames(sym, frames, signal);
+        json_object_set_new(o, "bt", frames);
+    } else if (json_is_array(bt)) {
         json_t *frames = rsw_modules_frames(proc ? proc->modules : NULL, bt);
         rsw_sym_frames(sym, frames, signal);
         json_object_set_new(o, "bt", frames);
@@ -85,7 +93,8 @@ static void add_item(struct item **items, size_t *n, size_t *cap, json_t *ev, in
         if (!*items)
             abort();
     }
-    (*items)[*n] = (struct item){ev, json_integer_value(json_object_get(ev, "ts")), order};
+    long long t = json_integer_value(json_object_get(ev, "t")); /* shifted, when it is */
+    (*items)[*n] = (struct item){ev, t, order};
     (*n)++;
 }
 
@@ -105,8 +114,11 @@ static json_t *out_events(struct rsw_symbolizer *sym, const struct rsw_conn *x,
         json_t *ev;
         json_array_foreach(c->events, i, ev)
         {
+            if (s && x->facts.peer_skew > 0)
+                json_object_set_new(ev, "shift", json_integer(x->facts.peer_skew));
             json_t *o =
                 out_event(sym, ev, x->start_ts, s ? "peer" : "local", c->proc, c->proc->pid);
+            json_object_del(ev, "shift");
             json_array_append_new(extra, o);
             add_item(&items, &n, &cap, o, order++);
         }
@@ -138,6 +150,14 @@ static json_t *out_events(struct rsw_symbolizer *sym, const struct rsw_conn *x,
     return arr;
 }
 
+static json_t *pids_of(const struct rsw_conn *c)
+{
+    json_t *pids = json_array();
+    for (int i = 0; i < c->npids; i++)
+        json_array_append_new(pids, json_integer(c->pids[i]));
+    return pids;
+}
+
 json_t *rsw_build_conn(struct rsw_symbolizer *sym, int multi_host, struct rsw_conn *x,
                        struct rsw_conn *y, const struct rsw_verdict *v)
 {
@@ -150,6 +170,7 @@ json_t *rsw_build_conn(struct rsw_symbolizer *sym, int multi_host, struct rsw_co
     json_object_set_new(o, "exe", str_or_null(x->proc->exe));
     json_object_set_new(o, "host", str_or_null(x->proc->host));
     json_object_set_new(o, "conn", json_integer(x->conn));
+    json_object_set_new(o, "pids", pids_of(x));
     json_object_set_new(o, "fd", json_integer(x->fd));
     json_object_set_new(o, "family", json_string(x->family));
     json_object_set_new(o, "role", json_string(x->role));
@@ -184,13 +205,16 @@ json_t *rsw_build_conn(struct rsw_symbolizer *sym, int multi_host, struct rsw_co
         rsw_jcount(errs, x->facts.err_errno, 1);
     json_object_set_new(o, "errors", errs);
     json_object_set_new(o, "events", out_events(sym, x, y, v));
+    if (y)
+        json_object_set_new(o, "peer_skew_ns", json_integer(x->facts.peer_skew));
     if (y) {
         conn_id(id, sizeof id, multi_host, y);
-        json_object_set_new(
-            o, "peer_side",
-            json_pack("{s:s,s:I,s:o,s:o,s:o,s:I,s:s}", "id", id, "pid", (json_int_t)y->proc->pid,
-                      "name", str_or_null(y->proc->name), "exe", str_or_null(y->proc->exe), "host",
-                      str_or_null(y->proc->host), "conn", (json_int_t)y->conn, "role", y->role));
+        json_object_set_new(o, "peer_side",
+                            json_pack("{s:s,s:I,s:o,s:o,s:o,s:o,s:I,s:s}", "id", id, "pid",
+                                      (json_int_t)y->proc->pid, "pids", pids_of(y), "name",
+                                      str_or_null(y->proc->name), "exe", str_or_null(y->proc->exe),
+                                      "host", str_or_null(y->proc->host), "conn",
+                                      (json_int_t)y->conn, "role", y->role));
     } else {
         json_object_set_new(o, "peer_side", json_null());
     }

@@ -1,5 +1,6 @@
 /* conn_model.c: the connection state machine: folds log lines into facts and a short timeline. */
 #include "conn_model.h"
+#include "filters.h"
 #include "fmt.h"
 #include "jsonutil.h"
 #include "map.h"
@@ -34,6 +35,7 @@ struct rsw_proc *rsw_proc_new(int input, const json_t *line, int is_start)
     p->pid = rsw_jint(line, K(PID), 0);
     p->ppid = -1;
     p->start_ts = p->last_ts = rsw_jint(line, K(TS), 0);
+    p->fork_ts = RSW_NOTS;
     p->open = rsw_map_new();
     p->modules = rsw_modules_new();
     p->stacks = rsw_map_new();
@@ -122,6 +124,7 @@ struct rsw_conn *rsw_conn_new(struct rsw_proc *p, long long id, long long ts)
     c->local = dup_or_empty("");
     c->peer = dup_or_empty("");
     c->start_ts = c->end_ts = ts;
+    rsw_conn_hold(c, p, id);
     c->close_ts = RSW_NOTS;
     c->close_bytes_in = -1;
     c->events = json_array();
@@ -141,6 +144,8 @@ void rsw_conn_free(struct rsw_conn *c)
     free(c->local);
     free(c->peer);
     free(c->tuple_key);
+    free(c->cookie_key);
+    free(c->holders);
     for (size_t i = 0; i < sizeof(c->own) / sizeof(c->own[0]); i++)
         free(c->own[i]);
     json_decref(c->events);
@@ -164,13 +169,20 @@ static void set_field(char **field, const char *v)
     }
 }
 
+static void set_addr(char **field, const char *v)
+{
+    char buf[128];
+    set_field(field, rsw_addr_canon(v, buf, sizeof buf));
+}
+
 static int same(const char *a, const char *b)
 {
     return a && b && strcmp(a, b) == 0;
 }
 
 /* Keeps the event unless the timeline is full (then it is only counted). */
-static void store(struct rsw_conn *c, json_t *line, enum rsw_ev ev, const char *text)
+static void store(struct rsw_conn *c, json_t *line, enum rsw_ev ev, const char *text,
+                  const struct rsw_proc *by)
 {
     int is_err = ev == RSW_EV_ERROR;
     if (json_array_size(c->events) >= RSW_MAX_EVENTS ||
@@ -193,10 +205,19 @@ static void store(struct rsw_conn *c, json_t *line, enum rsw_ev ev, const char *
         if (v)
             json_object_set(o, copy[i], v);
     }
-    json_object_set_new(o, "text", json_string(text));
     json_t *bt = json_object_get(line, K(BT));
-    if (json_is_array(bt))
-        json_object_set(o, "bt", bt);
+    if (by && by != c->proc) { /* another holder's: its pid, its modules' frames */
+        char t[300];
+        snprintf(t, sizeof t, "pid %lld: %s", by->pid, text);
+        json_object_set_new(o, "text", json_string(t));
+        json_object_set_new(o, "pid", json_integer(by->pid));
+        if (json_is_array(bt))
+            json_object_set_new(o, "frames", rsw_modules_frames(by->modules, bt));
+    } else {
+        json_object_set_new(o, "text", json_string(text));
+        if (json_is_array(bt))
+            json_object_set(o, "bt", bt);
+    }
     json_array_append_new(c->events, o);
 }
 
@@ -362,7 +383,71 @@ static void apply_inject(struct rsw_conn *c, json_t *line, long long ts, char *t
     }
 }
 
-void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev)
+void rsw_conn_hold(struct rsw_conn *c, struct rsw_proc *p, long long id)
+{
+    for (int i = 0; i < c->nholders; i++)
+        if (c->holders[i].proc == p && c->holders[i].id == id)
+            return;
+    if (c->nholders == c->aholders) {
+        c->aholders = c->aholders ? 2 * c->aholders : 2;
+        c->holders = realloc(c->holders, c->aholders * sizeof(*c->holders));
+        if (!c->holders)
+            abort();
+    }
+    c->holders[c->nholders++] = (struct rsw_holder){p, id};
+    int seen = 0;
+    for (int i = 0; i < c->npids; i++)
+        seen |= c->pids[i] == p->pid;
+    if (!seen && c->npids < (int)(sizeof c->pids / sizeof c->pids[0]))
+        c->pids[c->npids++] = p->pid;
+}
+
+int rsw_conn_release(struct rsw_conn *c, const struct rsw_proc *p, long long id)
+{
+    for (int i = 0; i < c->nholders;)
+        if (c->holders[i].proc == p && (id < 0 || c->holders[i].id == id))
+            c->holders[i] = c->holders[--c->nholders];
+        else
+            i++;
+    return c->nholders;
+}
+
+void rsw_conn_revive(struct rsw_conn *c, const struct rsw_proc *by)
+{
+    c->close_ts = RSW_NOTS;
+    c->close_bytes_in = -1;
+    for (size_t i = json_array_size(c->events); i-- > 0;) {
+        json_t *ev = json_array_get(c->events, i);
+        if (rsw_ev_parse(rsw_jstr(ev, "ev", NULL)) != RSW_EV_CLOSE)
+            continue;
+        char text[320];
+        snprintf(text, sizeof text, "%s: this copy only; the connection stays open in pid %lld",
+                 rsw_jstr(ev, "text", "close"), by->pid);
+        char *paren = strstr(text, " (in "); /* the copy's byte counts say nothing */
+        if (paren) {
+            char *rest = strstr(paren, "): ");
+            if (rest)
+                memmove(paren, rest + 1, strlen(rest + 1) + 1);
+        }
+        json_object_set_new(ev, "text", json_string(text));
+        break;
+    }
+}
+
+void rsw_conn_copy_closed(struct rsw_conn *c, json_t *line, const struct rsw_proc *p)
+{
+    char text[256], res[48];
+    long long ts = rsw_jint(line, K(TS), 0);
+    if (ts > c->end_ts)
+        c->end_ts = ts;
+    result(res, sizeof res, line);
+    const struct rsw_proc *other = c->nholders ? c->holders[c->nholders - 1].proc : NULL;
+    snprintf(text, sizeof text, "%s → %s: this copy only; the connection stays open in pid %lld",
+             call_or(line, "close"), res, other ? other->pid : -1);
+    store(c, line, RSW_EV_CLOSE, text, p == c->proc ? NULL : p);
+}
+
+void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev, const struct rsw_proc *by)
 {
     long long ts = rsw_jint(line, K(TS), 0);
     struct rsw_facts *f = &c->facts;
@@ -374,8 +459,8 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev)
     if (rsw_jint(line, K(FD), -1) >= 0)
         c->fd = rsw_jint(line, K(FD), -1);
     set_field(&c->family, rsw_jstr(line, K(FAMILY), NULL));
-    set_field(&c->local, rsw_jstr(line, K(LOCAL), NULL));
-    set_field(&c->peer, rsw_jstr(line, K(PEER), NULL));
+    set_addr(&c->local, rsw_jstr(line, K(LOCAL), NULL));
+    set_addr(&c->peer, rsw_jstr(line, K(PEER), NULL));
     f->peer = c->peer;
     f->family = c->family;
     take_bytes(c, line);
@@ -434,7 +519,7 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev)
         apply_error(c, line, ts, text, sizeof text);
         if (folded != RSW_NOTS) {
             size_t n = json_array_size(c->events);
-            store(c, line, ev, text);
+            store(c, line, ev, text, by);
             if (json_array_size(c->events) > n) /* one line for the call, at its return */
                 json_object_set_new(json_array_get(c->events, n), "ts", json_integer(folded));
             return;
@@ -450,5 +535,5 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev)
     default: /* start and module lines belong to the process */
         return;
     }
-    store(c, line, ev, text);
+    store(c, line, ev, text, by);
 }

@@ -24,6 +24,7 @@ struct rsw_proc {
     struct rsw_modules *modules; /* module id → path and base (v2 logs) */
     struct rsw_map *stacks;      /* v3 stack id → its frames (a json array, one reference) */
     long long start_ts, last_ts;
+    long long fork_ts;     /* the last fork of a child seen to start (RSW_NOTS: none) */
     int ended;             /* its log ended, it exec'd again, or SIGPIPE killed it */
     const char *killed_by; /* "SIGPIPE" or NULL */
     struct rsw_map *open;  /* conn id → struct rsw_conn * */
@@ -52,6 +53,18 @@ struct rsw_conn {
     enum rsw_conn_state state;
     struct rsw_conn *partner;
     char *tuple_key; /* set when indexed for both-ends matching */
+    /* One socket is one connection, whichever processes hold it: a forked child inherits its
+     * parent's fds, an exec'd one adopts them (same cookie). holders: the processes whose
+     * `open` maps name this conn now; it ends when the last of them closes it or ends. pids:
+     * every process that held it, in order (the first is proc's). */
+    struct rsw_holder {
+        struct rsw_proc *proc;
+        long long id; /* its conn id there (an exec'd image numbers afresh) */
+    } * holders;
+    int nholders, aholders;
+    long long pids[8];
+    int npids;
+    char *cookie_key; /* "host|cookie" once a line gave the socket's cookie */
     struct rsw_conn *hprev, *hnext;
 };
 
@@ -61,8 +74,20 @@ void rsw_proc_free(struct rsw_proc *p);
 
 struct rsw_conn *rsw_conn_new(struct rsw_proc *p, long long id, long long ts);
 void rsw_conn_free(struct rsw_conn *c);
-/* Applies one log line of kind ev to the connection's state and timeline. */
-void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev);
+/* Applies one log line of kind ev, written by process by (a holder), to the connection's state
+ * and timeline. */
+void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev, const struct rsw_proc *by);
+/* Process p holds a copy of c, as its conn id, from now on (no-op when it already does). */
+void rsw_conn_hold(struct rsw_conn *c, struct rsw_proc *p, long long id);
+/* Process p no longer holds c as conn id (id < 0: under any id); returns how many holders are
+ * left. The same process can hold one socket twice (a dup'd fd). */
+int rsw_conn_release(struct rsw_conn *c, const struct rsw_proc *p, long long id);
+/* Another process (by) turned out to hold c after the close that ended it: that close was of
+ * one copy only. */
+void rsw_conn_revive(struct rsw_conn *c, const struct rsw_proc *by);
+/* The close of one copy (by p) while other processes still hold c: a timeline event only, the
+ * connection goes on. */
+void rsw_conn_copy_closed(struct rsw_conn *c, json_t *line, const struct rsw_proc *p);
 /* v3 "stack" line: remembers its frames under its id (a repeated id replaces them). */
 void rsw_proc_add_stack(struct rsw_proc *p, const json_t *line);
 /* The frames of stack id (borrowed), NULL when the log has no such stack line. */

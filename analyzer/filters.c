@@ -2,9 +2,11 @@
 #include "filters.h"
 #include "jsonutil.h"
 #include "verdict.h"
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Splits "1.2.3.4:80" / "[::1]:80" / "::1" / "1.2.3.4" into host and port (-1: none). */
 static void split_addr(const char *s, char *host, size_t hl, long *port)
@@ -53,8 +55,32 @@ int rsw_peer_spec_ok(const char *spec)
     return 1;
 }
 
+const char *rsw_addr_canon(const char *addr, char *buf, size_t len)
+{
+    static const char mapped[] = "[::ffff:";
+    size_t m = sizeof mapped - 1;
+    if (!addr || strncasecmp(addr, mapped, m) != 0)
+        return addr;
+    const char *close = strchr(addr + m, ']');
+    size_t n = close ? (size_t)(close - addr - m) : 0;
+    struct in_addr a4;
+    char host[INET_ADDRSTRLEN];
+    if (!close || n >= sizeof host)
+        return addr;
+    memcpy(host, addr + m, n);
+    host[n] = 0;
+    if (inet_pton(AF_INET, host, &a4) != 1) /* [::ffff:7f00:1] spells it in hex */
+        return addr;
+    if (snprintf(buf, len, "%s%s", host, close + 1) >= (int)len)
+        return addr;
+    return buf;
+}
+
 int rsw_peer_matches(const char *spec, const char *addr)
 {
+    char cs[128], ca[128];
+    spec = rsw_addr_canon(spec, cs, sizeof cs);
+    addr = rsw_addr_canon(addr, ca, sizeof ca);
     if (!addr || !*addr)
         return 0;
     if (spec[0] == '/' || spec[0] == '@')

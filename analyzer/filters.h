@@ -14,6 +14,10 @@ struct rsw_filters {
 
 /* --peer: 1 if spec is ADDR, ADDR:PORT, [V6] or [V6]:PORT (or a UNIX path). */
 int rsw_peer_spec_ok(const char *spec);
+/* An IPv4-mapped IPv6 address ("[::ffff:127.0.0.1]:80", what a dual-stack socket such as every
+ * Java program's reports) as the IPv4 address it is ("127.0.0.1:80"), written into buf; any
+ * other address (or NULL) is returned unchanged. */
+const char *rsw_addr_canon(const char *addr, char *buf, size_t len);
 /* 1 if the logged address addr matches spec (a bare ADDR matches any port). */
 int rsw_peer_matches(const char *spec, const char *addr);
 /* 1 if --pid selects the process pid (or no --pid was given). */

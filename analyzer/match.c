@@ -85,8 +85,21 @@ void rsw_match_peer_facts(struct rsw_conn *x, const struct rsw_conn *y)
         closed = y->facts.shut_wr_ts;
     if (closed == RSW_NOTS && y->proc && y->proc->killed_by)
         closed = y->end_ts; /* the kernel closed it when the process died */
-    f->peer_close_ts = closed;
     f->peer_bytes_in = y->close_bytes_in >= 0 ? y->close_bytes_in : y->bytes_in;
+    /* Causality: the FIN we read, or the RST or EPIPE our write met, came from the peer's close
+     * (when the peer's own log has no error: a reset both ends met is not the close's doing). A
+     * close logged after its effect means the two logs' times disagree (another host's clock,
+     * or a time taken when the call returned): the close is taken as that much earlier. */
+    long long effect = f->eof_ts;
+    enum rsw_errclass cls = rsw_errclass_of_name(f->err_errno);
+    if ((cls == RSW_EC_RESET || cls == RSW_EC_PIPE) && f->err_ts != RSW_NOTS &&
+        (effect == RSW_NOTS || f->err_ts < effect))
+        effect = f->err_ts;
+    f->peer_skew = 0;
+    if (closed != RSW_NOTS && effect != RSW_NOTS && closed > effect && y->facts.n_errors == 0 &&
+        closed - effect < RSW_MATCH_WINDOW)
+        f->peer_skew = closed - effect + 1;
+    f->peer_close_ts = closed == RSW_NOTS ? RSW_NOTS : closed - f->peer_skew;
 }
 
 static int same_str(const char *a, const char *b)

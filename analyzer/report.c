@@ -23,6 +23,8 @@ struct rsw_engine {
     struct rsw_proc *phead, *ptail;
     struct rsw_matcher mt;
     struct rsw_map *servers;        /* local address → the process that last accepted there */
+    struct rsw_map *cookies;        /* "host|cookie" → the live conn of that socket */
+    struct rsw_map *bypid;          /* "host|pid" → that process's newest image */
     struct rsw_conn *hhead, *htail; /* finished, unmatched, waiting the match window out */
     int multi_host;
     void *rstate;
@@ -63,6 +65,12 @@ static enum rsw_verdict_kind judge(struct rsw_engine *e, struct rsw_conn *x, str
     return v->kind;
 }
 
+static void forget_cookie(struct rsw_engine *e, const struct rsw_conn *c)
+{
+    if (c && c->cookie_key && rsw_map_get(e->cookies, c->cookie_key) == c)
+        rsw_map_set(e->cookies, c->cookie_key, NULL);
+}
+
 /* Reports a finished connection (with its other end when matched) and frees both. */
 static void emit_pair(struct rsw_engine *e, struct rsw_conn *a, struct rsw_conn *b)
 {
@@ -74,8 +82,11 @@ static void emit_pair(struct rsw_engine *e, struct rsw_conn *a, struct rsw_conn 
     if (b) {
         unhold(e, b);
         judge(e, b, a, &vb);
-        int a_bad = va.kind != RSW_V_CLEAN, b_bad = vb.kind != RSW_V_CLEAN;
-        if ((b_bad && !a_bad) ||
+        /* shown from the end that met the cause: an injected fault, else an error, else the
+         * client */
+        int a_bad = (va.kind != RSW_V_CLEAN) + (va.kind == RSW_V_INJECTED);
+        int b_bad = (vb.kind != RSW_V_CLEAN) + (vb.kind == RSW_V_INJECTED);
+        if (b_bad > a_bad ||
             (a_bad == b_bad && strcmp(b->role, "client") == 0 && strcmp(a->role, "client") != 0)) {
             x = b;
             y = a;
@@ -89,6 +100,8 @@ static void emit_pair(struct rsw_engine *e, struct rsw_conn *a, struct rsw_conn 
             e->o->renderer->conn(e->rstate, conn);
     }
     json_decref(conn);
+    forget_cookie(e, a);
+    forget_cookie(e, b);
     rsw_match_remove(&e->mt, a);
     rsw_conn_free(a);
     if (b) {
@@ -97,29 +110,57 @@ static void emit_pair(struct rsw_engine *e, struct rsw_conn *a, struct rsw_conn 
     }
 }
 
-static void finish(struct rsw_engine *e, struct rsw_conn *c)
+/* c leaves holder i's open map. */
+static void unmap(struct rsw_conn *c, const struct rsw_holder *h)
 {
     char key[32];
-    snprintf(key, sizeof key, "%lld", c->conn);
-    if (rsw_map_get(c->proc->open, key) == c)
-        rsw_map_set(c->proc->open, key, NULL);
+    snprintf(key, sizeof key, "%lld", h->id);
+    if (rsw_map_get(h->proc->open, key) == c)
+        rsw_map_set(h->proc->open, key, NULL);
+}
+
+static void hold(struct rsw_engine *e, struct rsw_conn *c)
+{
+    c->state = RSW_HELD;
+    c->hprev = e->htail;
+    if (e->htail)
+        e->htail->hnext = c;
+    else
+        e->hhead = c;
+    e->htail = c;
+}
+
+/* A process that held c forked after c began: the child may hold it too, and its log (its
+ * first line comes when it has something to say) can arrive after every known copy closed. */
+static int maybe_shared(const struct rsw_conn *c)
+{
+    if (c->proc->fork_ts >= c->start_ts)
+        return 1;
+    for (int i = 0; i < c->nholders; i++)
+        if (c->holders[i].proc->fork_ts >= c->start_ts)
+            return 1;
+    return 0;
+}
+
+/* The connection ended: its last holder closed it or ended (or its connect failed). */
+static void finish(struct rsw_engine *e, struct rsw_conn *c)
+{
+    int shared = maybe_shared(c);
+    for (int i = 0; i < c->nholders; i++)
+        unmap(c, &c->holders[i]);
+    c->nholders = 0;
     if (c->partner) {
-        if (c->partner->state != RSW_OPEN) {
-            emit_pair(e, c->partner, c);
-        } else {
+        if (c->partner->state == RSW_OPEN)
             c->state = RSW_WAITING;
-        }
+        else if (shared || maybe_shared(c->partner))
+            hold(e, c); /* the pair waits the match window out: a child may revive it */
+        else
+            emit_pair(e, c->partner, c);
     } else if (c->tuple_key && (e->nprocs > 1 || e->ninputs > 1)) {
         /* the other end's log may still bring its side (its accept or connect can be logged
          * after our close): stay in the tuple map for the match window of log time. Only that
          * long, so memory stays bounded by the connections finished within one window. */
-        c->state = RSW_HELD;
-        c->hprev = e->htail;
-        if (e->htail)
-            e->htail->hnext = c;
-        else
-            e->hhead = c;
-        e->htail = c;
+        hold(e, c);
     } else {
         c->state = RSW_WAITING;
         emit_pair(e, c, NULL);
@@ -128,8 +169,14 @@ static void finish(struct rsw_engine *e, struct rsw_conn *c)
 
 static void flush_holds(struct rsw_engine *e, long long now, int all)
 {
-    while (e->hhead && (all || e->hhead->end_ts + e->mt.window < now))
-        emit_pair(e, e->hhead, NULL);
+    while (e->hhead && (all || e->hhead->end_ts + e->mt.window < now)) {
+        struct rsw_conn *c = e->hhead;
+        if (c->partner && c->partner->state == RSW_OPEN) {
+            unhold(e, c); /* its other end was revived: it is emitted when that ends */
+            continue;
+        }
+        emit_pair(e, c->partner ? c->partner : c, c->partner ? c : NULL);
+    }
 }
 
 struct collect {
@@ -150,6 +197,47 @@ static int cmp_conn(const void *a, const void *b)
     return x->conn < y->conn ? -1 : x->conn > y->conn;
 }
 
+/* Process p lets go of c held as conn id (id < 0: every copy it holds) — it closed the fd,
+ * ended or exec'd: the connection ends with its last holder. */
+static void drop_copy(struct rsw_engine *e, struct rsw_proc *p, long long id, struct rsw_conn *c)
+{
+    for (int i = 0; i < c->nholders; i++)
+        if (c->holders[i].proc == p && (id < 0 || c->holders[i].id == id))
+            unmap(c, &c->holders[i]);
+    if (rsw_conn_release(c, p, id) == 0)
+        finish(e, c);
+}
+
+/* A forked child holds every connection its parent held at the fork (the fd table is copied). */
+static void inherit(struct rsw_engine *e, struct rsw_proc *child)
+{
+    char key[300];
+    snprintf(key, sizeof key, "%s|%lld", child->host ? child->host : "", child->ppid);
+    struct rsw_proc *parent = rsw_map_get(e->bypid, key);
+    if (!parent)
+        return;
+    if (child->start_ts > parent->fork_ts)
+        parent->fork_ts = child->start_ts;
+    if (parent->ended) /* its log had no more lines: it holds nothing we know of */
+        return;
+    size_t n = rsw_map_count(parent->open);
+    struct collect col = {calloc(n ? n : 1, sizeof(struct rsw_conn *)), 0};
+    if (!col.v)
+        abort();
+    rsw_map_each(parent->open, collect_one, &col);
+    for (size_t i = 0; i < col.n; i++) {
+        struct rsw_conn *c = col.v[i];
+        for (int h = 0; h < c->nholders; h++)
+            if (c->holders[h].proc == parent) {
+                snprintf(key, sizeof key, "%lld", c->holders[h].id);
+                rsw_map_set(child->open, key, c);
+                rsw_conn_hold(c, child, c->holders[h].id);
+                break;
+            }
+    }
+    free(col.v);
+}
+
 /* The process ended (its log ended, it exec'd, or it was killed): finish its connections. */
 static void proc_end(struct rsw_engine *e, struct rsw_proc *p)
 {
@@ -164,7 +252,8 @@ static void proc_end(struct rsw_engine *e, struct rsw_proc *p)
     struct rsw_conn **v = col.v;
     qsort(v, n, sizeof(*v), cmp_conn);
     for (size_t i = 0; i < n; i++)
-        finish(e, v[i]);
+        if (i == 0 || v[i] != v[i - 1]) /* one socket under two fds (dup) comes twice */
+            drop_copy(e, p, -1, v[i]);
     free(v);
     char key[48];
     snprintf(key, sizeof key, "%d:%lld", p->input, p->pid);
@@ -190,6 +279,13 @@ static struct rsw_proc *proc_for(struct rsw_engine *e, int input, json_t *line, 
         e->phead = p;
     e->ptail = p;
     rsw_map_set(e->cur, key, p);
+    if (is_start) {
+        char pk[300];
+        snprintf(pk, sizeof pk, "%s|%lld", p->host ? p->host : "", p->pid);
+        rsw_map_set(e->bypid, pk, p);
+        if (p->origin && strcmp(p->origin, "fork") == 0)
+            inherit(e, p);
+    }
     return p;
 }
 
@@ -273,6 +369,47 @@ static void loose(struct rsw_engine *e, const struct rsw_proc *p, json_t *line, 
     json_decref(frames);
 }
 
+static void cookie_key(char *key, size_t n, const struct rsw_proc *p, const json_t *line)
+{
+    json_t *ck = json_object_get(line, K(COOKIE));
+    if (json_is_integer(ck))
+        snprintf(key, n, "%s|%lld", p->host ? p->host : "", (long long)json_integer_value(ck));
+    else
+        key[0] = 0;
+}
+
+/* A conn id p has not seen on a socket another process (or p's previous image) holds: an fd
+ * inherited across exec, or passed over a UNIX socket. The socket's cookie says which. A conn
+ * already finished but still waiting the match window out opens again. */
+static struct rsw_conn *same_socket(struct rsw_engine *e, struct rsw_proc *p, const json_t *line)
+{
+    char key[300];
+    cookie_key(key, sizeof key, p, line);
+    struct rsw_conn *c = key[0] ? rsw_map_get(e->cookies, key) : NULL;
+    if (!c)
+        return NULL;
+    unhold(e, c);
+    if (c->nholders == 0)
+        rsw_conn_revive(c, p);
+    c->state = RSW_OPEN;
+    return c;
+}
+
+static void note_cookie(struct rsw_engine *e, const struct rsw_proc *p, struct rsw_conn *c,
+                        const json_t *line)
+{
+    char key[300];
+    if (c->cookie_key)
+        return;
+    cookie_key(key, sizeof key, p, line);
+    if (!key[0] || rsw_map_get(e->cookies, key))
+        return;
+    c->cookie_key = strdup(key);
+    if (!c->cookie_key)
+        abort();
+    rsw_map_set(e->cookies, key, c);
+}
+
 static void handle(struct rsw_engine *e, json_t *line, int input)
 {
     enum rsw_ev ev = rsw_ev_parse(rsw_jstr(line, K(EV), NULL)); /* the reader checked it */
@@ -312,20 +449,30 @@ static void handle(struct rsw_engine *e, json_t *line, int input)
         char key[32];
         snprintf(key, sizeof key, "%lld", id);
         struct rsw_conn *c = rsw_map_get(p->open, key);
-        if (!c) {
+        if (!c)
+            c = same_socket(e, p, line);
+        if (c) {
+            rsw_conn_hold(c, p, id);
+        } else {
             c = rsw_conn_new(p, id, ts);
-            rsw_map_set(p->open, key, c);
         }
-        rsw_conn_apply(c, line, ev);
-        struct rsw_conn *other = rsw_match_add(&e->mt, c);
-        if (other)
-            unhold(e, other);
-        if (ev == RSW_EV_ACCEPT && c->local[0])
-            rsw_map_set(e->servers, c->local, p);
-        /* v3 failures and errors modes write no close after a failed connect */
-        if (ev == RSW_EV_CLOSE || (ev == RSW_EV_ERROR && rsw_proc_connect_failure_ends(p) &&
-                                   strcmp(rsw_jstr(line, K(OP), ""), "connect") == 0))
-            finish(e, c);
+        rsw_map_set(p->open, key, c);
+        note_cookie(e, p, c, line);
+        if (ev == RSW_EV_CLOSE && c->nholders > 1) { /* one copy closed; others hold it */
+            drop_copy(e, p, id, c);
+            rsw_conn_copy_closed(c, line, p);
+        } else {
+            rsw_conn_apply(c, line, ev, p);
+            struct rsw_conn *other = rsw_match_add(&e->mt, c);
+            if (other)
+                unhold(e, other);
+            if (ev == RSW_EV_ACCEPT && c->local[0])
+                rsw_map_set(e->servers, c->local, p);
+            /* v3 failures and errors modes write no close after a failed connect */
+            if (ev == RSW_EV_CLOSE || (ev == RSW_EV_ERROR && rsw_proc_connect_failure_ends(p) &&
+                                       strcmp(rsw_jstr(line, K(OP), ""), "connect") == 0))
+                drop_copy(e, p, id, c);
+        }
     }
     if (killed) {
         p->killed_by = "SIGPIPE";
@@ -421,6 +568,8 @@ int rsw_report(char *const *args, int nargs, const struct rsw_report_opts *o, js
     struct rsw_engine e = {.o = o};
     e.cur = rsw_map_new();
     e.servers = rsw_map_new();
+    e.cookies = rsw_map_new();
+    e.bypid = rsw_map_new();
     e.sum = rsw_summary_new();
     e.sym = rsw_sym_new();
     rsw_sym_set_quiet(e.sym, o->quiet);
@@ -486,6 +635,8 @@ done:
     rsw_match_free(&e.mt);
     rsw_map_free(e.cur);
     rsw_map_free(e.servers);
+    rsw_map_free(e.cookies);
+    rsw_map_free(e.bypid);
     rsw_summary_free(e.sum);
     rsw_sym_free(e.sym);
     rsw_counts_free(e.counts);

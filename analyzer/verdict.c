@@ -111,6 +111,8 @@ static void explain_wapc(struct rsw_verdict *v, const struct rsw_facts *f)
     say_signal(v, f);
 }
 
+static void decide(const struct rsw_facts *f, struct rsw_verdict *v);
+
 static long long bytes_after(const struct rsw_facts *f)
 {
     if (f->have_peer && f->peer_bytes_in >= 0 && f->err_bytes_out >= 0)
@@ -118,7 +120,27 @@ static long long bytes_after(const struct rsw_facts *f)
     return f->err_unacked;
 }
 
+/* The effect came before its cause in the logs' times: say so, once, at the end. */
+static void say_skew(struct rsw_verdict *v, const struct rsw_facts *f)
+{
+    char t[32];
+    if (f->peer_skew <= 0)
+        return;
+    rsw_fmt_rel_fit(t, sizeof t, f->peer_skew); /* "+12.0 µs" */
+    say(v,
+        " (the peer's log puts its close %s after this end saw it: the two logs' clocks disagree "
+        "by "
+        "at least that much; the peer's times are shown that much earlier)",
+        t + 1);
+}
+
 void rsw_verdict_decide(const struct rsw_facts *f, struct rsw_verdict *v)
+{
+    decide(f, v);
+    say_skew(v, f);
+}
+
+static void decide(const struct rsw_facts *f, struct rsw_verdict *v)
 {
     char t[32], t2[32];
     memset(v, 0, sizeof(*v));

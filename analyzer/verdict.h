@@ -49,6 +49,9 @@ struct rsw_facts {
     int have_peer;
     long long peer_close_ts; /* the peer's close (or shutdown SHUT_WR) */
     long long peer_bytes_in; /* bytes the peer had read when it closed */
+    /* > 0: the peer's log put the close that caused our error (or the FIN we read) this many ns
+     * after that effect; its events are taken as that much early (peer_close_ts is adjusted) */
+    long long peer_skew;
     /* the peer's process restarted while we held the connection */
     long long peer_restart_ts;
     long long peer_restart_pid;

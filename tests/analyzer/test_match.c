@@ -53,7 +53,7 @@ static void feed(struct rsw_conn *c, const char *line)
     json_error_t err;
     json_t *j = json_loads(line, 0, &err);
     cr_assert(j, "bad test line: %s", err.text);
-    rsw_conn_apply(c, j, rsw_ev_parse(json_string_value(json_object_get(j, "ev"))));
+    rsw_conn_apply(c, j, rsw_ev_parse(json_string_value(json_object_get(j, "ev"))), NULL);
     json_decref(j);
 }
 

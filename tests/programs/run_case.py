@@ -13,12 +13,13 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cases_misc  # noqa: E402
 import cases_prod  # noqa: E402
+import cases_report  # noqa: E402
 import cases_runtimes  # noqa: E402
 import cases_servers  # noqa: E402
 from progs import SKIP, Ctx, Fail, Skip  # noqa: E402
 
 CASES = {}
-for mod in (cases_servers, cases_runtimes, cases_misc, cases_prod):
+for mod in (cases_servers, cases_runtimes, cases_misc, cases_prod, cases_report):
     for name, fn in mod.CASES.items():
         assert name not in CASES, name
         CASES[name] = fn
