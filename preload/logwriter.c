@@ -24,6 +24,7 @@
 static struct {
     int fd;          /* -1: logging disabled. Atomic: threads and the SIGPIPE handler read it */
     int per_process; /* the path depends on the pid: a forked child reopens */
+    int new_file;    /* RSTWATCH_LOG names nothing yet and no directory: one shared file */
     int is_stderr;
     int regular; /* a regular file (RLIMIT_FSIZE applies) */
     /* Only this process writes the file (a per-process log it opened itself): a short write is
@@ -97,9 +98,18 @@ static void remember_identity(int fd)
     }
 }
 
+static void say_log(const char *what, const char *after, const char *cause, const char *tail);
+
 static int open_path(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+    int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
+    int fd = lw.new_file ? open(path, flags | O_EXCL, 0600) : -1;
+    if (fd >= 0)
+        say_log("RSTWATCH_LOG named nothing that exists: created the file", NULL, "one file for "
+                "every process",
+                "end the value with / for a directory of per-process logs");
+    else
+        fd = open(path, flags, 0600);
     return fd < 0 ? -1 : rsw_own_hide(fd); /* out of the program's reach (ownfd.h) */
 }
 
@@ -165,12 +175,33 @@ static int absolute(const char *p, char *out, size_t cap)
     return snprintf(out, cap, "%s/%s", strcmp(cwd, "/") ? cwd : "", p) < (int)cap ? 0 : -1;
 }
 
+/* mkdir -p for a directory named with a trailing '/' (mode 0777 less the umask, as mkdir(1)). */
+static void make_dirs(char *path)
+{
+    for (char *p = path + 1;; p++) {
+        if (*p != '/' && *p)
+            continue;
+        char c = *p;
+        *p = 0;
+        (void)mkdir(path, 0777); /* a failure: the open below says why, naming the path */
+        *p = c;
+        if (!c)
+            return;
+    }
+}
+
 static int set_template(const char *v)
 {
     struct stat st;
     char abs[PATH_MAX];
     if (absolute(v ? v : ".", abs, sizeof abs) != 0)
         return -1;
+    lw.new_file = 0;
+    size_t vl = v ? strlen(v) : 0;
+    if (vl && v[vl - 1] == '/' && stat(abs, &st) != 0) /* RSTWATCH_LOG=/tmp/logs/: a directory */
+        make_dirs(abs);
+    else if (vl && !strstr(v, "%p") && stat(abs, &st) != 0)
+        lw.new_file = 1; /* one file for every process: its creator says so */
     if (!v || (stat(abs, &st) == 0 && S_ISDIR(st.st_mode))) {
         lw.per_process = 1;
         return snprintf(lw.tmpl, sizeof lw.tmpl,

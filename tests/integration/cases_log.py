@@ -252,3 +252,28 @@ def log_full(ctx):
 @case
 def log_full_shared(ctx):
     full_disk(ctx, "log_full_shared", shared=True)
+
+
+# RSTWATCH_LOG naming what does not exist yet ------------------------------------------------------
+
+@case
+def log_new_dir_or_file(ctx):
+    """RSTWATCH_LOG=DIR/ (ending with /) for a missing DIR (two levels): the directory is made and holds
+    one log per process; RSTWATCH_LOG=PATH for a missing PATH without the slash: one shared file, and
+    the one process that created it says so in one line naming it."""
+    run, bare = ctx.both("t_fork", env={**QUIET, "RSTWATCH_LOG": os.path.join(ctx.tmp, "made", "here") + "/"})
+    d = os.path.join(ctx.tmp, "made", "here")
+    check(os.path.isdir(d), f"{d}/ was not created")
+    files = sorted(os.listdir(d))
+    check(len(files) == 2 and all(f.startswith("t_fork.") and f.endswith(".jsonl") for f in files),
+          f"{d}: one log per process (t_fork and its child), seen {files}")
+    check(log_messages(run.stderr) == [], f"nothing to say on stderr: {run.stderr}")
+    path = os.path.join(ctx.tmp, "shared.jsonl.d")
+    run = ctx.run("t_fork", env={**QUIET, "RSTWATCH_LOG": path})
+    check(os.path.isfile(path), f"{path}: no file made")
+    want = (f"rstwatch: pid {run.pid} (t_fork): RSTWATCH_LOG named nothing that exists: created the file {path} "
+            f"(one file for every process); end the value with / for a directory of per-process logs")
+    check(log_messages(run.stderr) == [want], f"stderr: expected\n{want}\nseen:\n{run.stderr}")
+    with open(path) as f:
+        pids = {json.loads(line)["pid"] for line in f}
+    check(len(pids) == 2 and run.pid in pids, f"{path}: both processes' lines in the one file: pids {pids}")
