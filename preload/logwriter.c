@@ -105,7 +105,8 @@ static int open_path(const char *path)
     int flags = O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW;
     int fd = lw.new_file ? open(path, flags | O_EXCL, 0600) : -1;
     if (fd >= 0)
-        say_log("RSTWATCH_LOG named nothing that exists: created the file", NULL, "one file for "
+        say_log("RSTWATCH_LOG named nothing that exists: created the file", NULL,
+                "one file for "
                 "every process",
                 "end the value with / for a directory of per-process logs");
     else
