@@ -12,10 +12,13 @@ const char rsw_report_usage[] =
     "usage: rstwatch report [OPTIONS] LOG|DIR|- ...\n"
     "\n"
     "Reads rstwatch logs (files, directories of *.jsonl, - for stdin) from any number of\n"
-    "processes and hosts, merges them by time, and prints one timeline per connection with a\n"
-    "verdict: refused, reset-by-peer, write-after-peer-close, write-after-shutdown, timeout,\n"
-    "unreachable, injected, stale-after-peer-restart or clean. When both ends' logs are given\n"
-    "the two sides of a TCP connection are shown as one timeline.\n"
+    "processes and hosts, merges them by time, and explains each connection with a timeline\n"
+    "and a verdict: refused, reset-by-peer, write-after-peer-close, write-after-shutdown,\n"
+    "timeout, unreachable, injected, stale-after-peer-restart or clean. When both ends' logs\n"
+    "are given the two sides of a TCP connection are shown as one timeline. The text report\n"
+    "leads with what went wrong: a short summary, every failing connection in full (killed by\n"
+    "SIGPIPE first, then by verdict, then by time), then the clean connections one line per\n"
+    "group and the processes counted by name, with the tree of those that had a failure.\n"
     "\n"
     "options:\n"
     "  -f, --format FMT    text (default), json, chrome (trace-event JSON) or html\n"
@@ -23,6 +26,7 @@ const char rsw_report_usage[] =
     "      --pid PID       only connections of this process (either end; repeatable)\n"
     "      --peer ADDR[:PORT]  only connections with this peer ([V6]:PORT for IPv6)\n"
     "      --verdict V     only connections with this verdict\n"
+    "      --full          text: every connection's timeline and every process, too\n"
     "      --errors-only   only connections that met an error or SIGPIPE\n"
     "      --strict        a truncated, garbage, oversized, unknown or newer-version line\n"
     "                      is an error (exit 2) instead of being skipped and counted; a log\n"
@@ -51,7 +55,7 @@ static int bad_usage(const char *msg, const char *arg)
 
 int rsw_cmd_report(int argc, char **argv)
 {
-    enum { O_PID = 256, O_PEER, O_VERDICT, O_ERRORS, O_STRICT, O_COLOR };
+    enum { O_PID = 256, O_PEER, O_VERDICT, O_ERRORS, O_STRICT, O_COLOR, O_FULL };
     static const struct option opts[] = {
         {"format", required_argument, 0, 'f'},
         {"output", required_argument, 0, 'o'},
@@ -59,6 +63,7 @@ int rsw_cmd_report(int argc, char **argv)
         {"peer", required_argument, 0, O_PEER},
         {"verdict", required_argument, 0, O_VERDICT},
         {"errors-only", no_argument, 0, O_ERRORS},
+        {"full", no_argument, 0, O_FULL},
         {"strict", no_argument, 0, O_STRICT},
         {"color", required_argument, 0, O_COLOR},
         {"help", no_argument, 0, 'h'},
@@ -101,6 +106,9 @@ int rsw_cmd_report(int argc, char **argv)
             break;
         case O_ERRORS:
             o.flt.errors_only = 1;
+            break;
+        case O_FULL:
+            o.ro.full = 1;
             break;
         case O_STRICT:
             o.strict = 1;

@@ -10,6 +10,7 @@
 struct rsw_render_opts {
     FILE *out;
     int color;         /* 1: ANSI colors (text only, and only on a terminal) */
+    int full;          /* text: every connection's timeline and every process, not in brief */
     const char *title; /* e.g. the inputs' names, for html/chrome headers */
 };
 

@@ -192,6 +192,7 @@ json_t *rsw_summary_json(struct rsw_summary *s, const struct rsw_proc *procs,
     for (const struct rsw_proc *p = procs; p; p = p->next) {
         json_t *o = json_object();
         json_object_set_new(o, "pid", json_integer(p->pid));
+        json_object_set_new(o, "ppid", p->ppid >= 0 ? json_integer(p->ppid) : json_null());
         json_object_set_new(o, "name", p->name ? json_string(p->name) : json_null());
         json_object_set_new(o, "exe", p->exe ? json_string(p->exe) : json_null());
         json_object_set_new(o, "host", p->host ? json_string(p->host) : json_null());

@@ -1,6 +1,7 @@
 /* fuzz_report.c: libFuzzer harness for the whole of `rstwatch report`: the input is split at its
  * first NUL byte into two logs (two processes, so connections get matched across them), read,
- * merged, judged and rendered (text, json and, when built, chrome and html, chosen by the size). */
+ * merged, judged and rendered (text, brief or --full, json and, when built, chrome and html, chosen
+ * by the size). */
 #include "fuzz_util.h"
 #include "report.h"
 #include <string.h>
@@ -25,6 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.renderer = all[size % 4];
     o.ro.out = devnull;
     o.ro.title = "fuzz";
+    o.ro.full = size / 4 % 2; /* text: half of its inputs with --full */
     json_t *summary = NULL;
     int st = rsw_report(inputs, nul ? 2 : 1, &o, &summary);
     if (st != 0 && st != 1 && st != 2)

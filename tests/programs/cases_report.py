@@ -109,6 +109,7 @@ def report_forking_server(ctx):
           f"the child's send in the same timeline: {texts(c)}")
     text = report(ctx, logdir)
     check("adopted" not in text, f"no adopted stray connection in the text report:\n{text[:3000]}")
+    check(f"(pid {srv.pid} → {child}, fd " in text, f"the header names both holders:\n{text[:3000]}")
 
 
 @case
