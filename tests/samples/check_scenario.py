@@ -98,7 +98,7 @@ def main():
 
     # The client process's own log (not a forked child's).
     client = None
-    for path in sorted(glob.glob(os.path.join(sdir, "logs", "client", "*.jsonl"))):
+    for path in client_logs(sdir):
         events = read_log(path)
         if events and events[0].get("ev") == "start" and events[0].get("origin") == "exec":
             client = events
@@ -129,8 +129,8 @@ def main():
     scenario_specific(name, sdir, client, run.stdout)
 
     # The analyzer's view of the same run.
-    dirs = sorted(glob.glob(os.path.join(sdir, "logs", "*") + "/"))
-    rep = subprocess.run([os.path.join(build, "bin", "rstwatch"), "report", "--format", "json"] + dirs,
+    rep = subprocess.run([os.path.join(build, "bin", "rstwatch"), "report", "--format", "json",
+                          os.path.join(sdir, "logs")],
                          stdout=subprocess.PIPE, text=True, timeout=30)
     check(rep.returncode == 0, f"rstwatch report exited {rep.returncode}")
     report = json.loads(rep.stdout)
@@ -149,6 +149,13 @@ def main():
         check(conn.get("peer_side") is not None, "report: the server's side was not matched")
 
 
+def client_logs(sdir):
+    """Every program of a scenario logs into logs/: the client's side is every log but the
+    servers'."""
+    return [p for p in sorted(glob.glob(os.path.join(sdir, "logs", "*.jsonl")))
+            if not os.path.basename(p).startswith("sample-server.")]
+
+
 def scenario_specific(name, sdir, client, output):
     programs = open(os.path.join(sdir, "programs.txt")).read()
     if name == "write-after-close":
@@ -162,7 +169,7 @@ def scenario_specific(name, sdir, client, output):
         check(err and err[0].get("tcp", {}).get("unacked") == 5000,
               f"the 5000 B written after the peer closed are not reported unacked: {err}")
     if name == "peer-reboot":
-        starts = [e for p in glob.glob(os.path.join(sdir, "logs", "server*", "*.jsonl"))
+        starts = [e for p in glob.glob(os.path.join(sdir, "logs", "sample-server.*.jsonl"))
                   for e in read_log(p) if e["ev"] == "start"]
         check(len(starts) == 2, f"want one server start before and one after the reboot, got {len(starts)}")
         check(re.search(r"^client .* write #1 \(fd \d+, 5000 B\) = 5000$", programs, re.M),
@@ -177,7 +184,7 @@ def scenario_specific(name, sdir, client, output):
     if name == "pipe-sigpipe":
         adopt = [e for e in client if e["ev"] == "adopt"]
         check(adopt and adopt[0].get("family") == "pipe", f"the pipe was not adopted: {adopt}")
-        forks = [p for p in glob.glob(os.path.join(sdir, "logs", "client", "*.jsonl"))
+        forks = [p for p in client_logs(sdir)
                  if read_log(p)[0].get("origin") == "fork"]
         check(len(forks) == 1, f"want the reader child's own log, got {len(forks)}")
 
