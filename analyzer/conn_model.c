@@ -342,8 +342,20 @@ static long long fold_connect(struct rsw_conn *c, json_t *line)
         !same(rsw_jstr(last, "errno", NULL), e))
         return RSW_NOTS;
     long long ts = rsw_jint(last, "ts", RSW_NOTS);
+    c->folded_dur = rsw_jint(last, "dur", -1);
     json_array_remove(c->events, n - 1);
     return ts;
+}
+
+/* " (blocked 3.003 s)": how long a blocking call took before it returned (the line's ts). */
+static void say_blocked(char *text, size_t tl, long long dur)
+{
+    size_t n = strlen(text);
+    char d[32];
+    if (dur < 0 || n >= tl)
+        return;
+    rsw_fmt_rel_fit(d, sizeof d, dur);
+    snprintf(text + n, tl - n, " (blocked %s until it returned)", d + 1);
 }
 
 /* The timeline text of a connect line; a failure stands as the error until its error line. */
@@ -357,6 +369,7 @@ static void apply_connect(struct rsw_conn *c, json_t *line, long long ts, const 
         c->established = 1;
     snprintf(text, tl, "%s → %s%s", call_or(line, "connect"), res,
              same(e, "EINPROGRESS") ? " (non-blocking, pending)" : "");
+    say_blocked(text, tl, rsw_jint(line, K(DUR), -1));
     if (e && !same(e, "EINPROGRESS") && !f->err_errno) {
         f->err_errno = own(c, OWN_ERRNO, e);
         f->err_call = own(c, OWN_CALL, call_or(line, "connect"));
@@ -454,6 +467,10 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev, const stru
     char text[256], res[48];
     if (ts > c->end_ts)
         c->end_ts = ts;
+    long long dur = rsw_jint(line, K(DUR), -1); /* a blocking call: it began that much earlier */
+    long long began = dur > 0 && dur <= ts ? ts - dur : ts;
+    if (began < c->start_ts)
+        c->start_ts = f->start_ts = began;
     if (ts < c->start_ts) /* a line written late (v3 failures mode holds them) or by a thread */
         c->start_ts = f->start_ts = ts;
     if (rsw_jint(line, K(FD), -1) >= 0)
@@ -475,6 +492,16 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev, const stru
         return; /* aggregated, never stored */
     case RSW_EV_CONNECT:
         apply_connect(c, line, ts, res, text, sizeof text);
+        if (began != ts) { /* shown when the call began; the text says how long it blocked */
+            size_t n = json_array_size(c->events);
+            store(c, line, ev, text, by);
+            json_t *o = json_array_get(c->events, n);
+            if (json_array_size(c->events) > n) {
+                json_object_set_new(o, "ts", json_integer(began));
+                json_object_set_new(o, "dur", json_integer(dur));
+            }
+            return;
+        }
         break;
     case RSW_EV_CONNECTED:
         c->established = 1;
@@ -515,9 +542,11 @@ void rsw_conn_apply(struct rsw_conn *c, json_t *line, enum rsw_ev ev, const stru
                  rsw_jint(line, K(BYTES_OUT), c->bytes_out));
         break;
     case RSW_EV_ERROR: {
+        c->folded_dur = -1;
         long long folded = fold_connect(c, line);
         apply_error(c, line, ts, text, sizeof text);
         if (folded != RSW_NOTS) {
+            say_blocked(text, sizeof text, c->folded_dur);
             size_t n = json_array_size(c->events);
             store(c, line, ev, text, by);
             if (json_array_size(c->events) > n) /* one line for the call, at its return */

@@ -46,6 +46,7 @@ struct rsw_conn {
     long long dropped_ts; /* the last one's time */
     int stored_errors;
     int connect_err_pending; /* a failed connect not (yet) followed by its error line */
+    long long folded_dur;    /* the dur of the connect line an error line just replaced */
     json_t *dropped_kinds;   /* {"error EPIPE": n, ...} */
     json_t *errnos;          /* every error event's errno: {"EPIPE": n} */
     struct rsw_facts facts;  /* strings below are owned by the conn */

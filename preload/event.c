@@ -118,6 +118,8 @@ static void body(struct rsw_json *j, const struct rsw_evinfo *in, const uintptr_
         rsw_json_str(j, RSW_KEY(HOW), in->how);
     if (in->nonblock >= 0)
         rsw_json_bool(j, RSW_KEY(NONBLOCK), in->nonblock);
+    if (in->dur >= 0)
+        rsw_json_u64(j, RSW_KEY(DUR), (uint64_t)in->dur);
     if (e && e->cookie)
         rsw_json_u64(j, RSW_KEY(COOKIE), e->cookie);
     if (e &&
@@ -209,8 +211,9 @@ static void hold(const struct rsw_evinfo *in, struct rsw_fd *e)
         return;
     }
     struct rsw_held *h = &e->held[slot];
-    h->ts = rsw_line_now();
+    h->ts = in->ts ? in->ts : rsw_line_now();
     h->seq = rsw_line_next_seq();
+    h->dur = in->dur;
     h->tid = rsw_line_tid();
     h->pid = rsw_self.pid;
     h->ev = (uint8_t)in->ev;
@@ -264,6 +267,7 @@ static size_t held_lines(char *buf, size_t cap, int fd, struct rsw_fd *e)
         in.has_ret = h->ret != INT32_MIN, in.ret = h->ret, in.err = h->err;
         in.how = h->how ? hows[h->how] : NULL;
         in.nonblock = h->nonblock;
+        in.dur = h->dur;
         if (in.ev == RSW_EV_CONNECT && in.nonblock < 0) {
             int fl = fcntl(fd, F_GETFL);
             in.nonblock = fl >= 0 ? !!(fl & O_NONBLOCK) : -1;
@@ -329,7 +333,7 @@ void rsw_ev_emit(const struct rsw_evinfo *in)
     }
     if (ev == RSW_EV_CLOSE && e && !rsw_ev_eager() && (e->flags & RSW_F_CONNFAIL))
         return; /* failures mode: after a failed connect, the close adds nothing */
-    uint64_t ts = rsw_line_now();
+    uint64_t ts = in->ts ? in->ts : rsw_line_now();
     if (!in->in_signal)
         rsw_storm_flush(ts, 0); /* summaries of seconds that are over come first */
     enum rsw_stack_result sr = RSW_STACK_INLINE;
@@ -402,13 +406,19 @@ static size_t read_small(const char *path, char *buf, size_t cap)
 
 void rsw_ev_start(const char *origin)
 {
+    rsw_ev_start_at(origin, 0);
+}
+
+void rsw_ev_start_at(const char *origin, uint64_t ts)
+{
     char buf[RSW_LINE_MAX], args[4096];
     struct rsw_json j;
     struct utsname un;
     int saved = errno;
     if (!rsw_ev_wanted(RSW_EV_START))
         return;
-    rsw_line_begin(&j, buf, sizeof buf, RSW_EV_START);
+    rsw_line_begin_at(&j, buf, sizeof buf, RSW_EV_START, ts ? ts : rsw_line_now(),
+                      rsw_line_next_seq(), 0);
     rsw_json_str(&j, RSW_KEY(ORIGIN), origin);
     rsw_json_str(&j, RSW_KEY(NAME), rsw_self.name);
     rsw_json_str(&j, RSW_KEY(EXE), rsw_self.exe);

@@ -32,11 +32,13 @@ struct rsw_evinfo {
     /* a held line: its byte counters then, not now; by: made by that (parent) process */
     int bytes_then, by;
     uint64_t bytes_in, bytes_out;
+    uint64_t ts; /* when it happened, if not now: a close is stamped before the call (0: now) */
+    int64_t dur; /* how long a blocking call (connect) took, ns; -1: not measured */
 };
 
 #define RSW_EVINFO_INIT                                                                            \
     {                                                                                              \
-        .fd = -1, .lfd = -1, .nonblock = -1                                                        \
+        .fd = -1, .lfd = -1, .nonblock = -1, .dur = -1                                             \
     }
 
 /* Is this event kind recorded (written, or held for a connection that may fail) at the
@@ -55,6 +57,9 @@ void rsw_ev_modules_changed(void);
 void rsw_ev_finish(void);
 /* The start event: name, exe, argv, ppid, host. */
 void rsw_ev_start(const char *origin);
+/* The same, stamped at ts: a forked child's start is the moment its parent called fork, so
+ * that it comes before anything the parent does after fork returns (its close of the copy). */
+void rsw_ev_start_at(const char *origin, uint64_t ts);
 
 /* Is err one of the connection-killing errnos the library reports (rsw_schema.def)? */
 int rsw_errno_interesting(int err);

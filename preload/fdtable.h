@@ -27,6 +27,7 @@ struct rsw_held {
     uint64_t ts, seq; /* when it happened, and its line number then */
     const char *call; /* NULL: none held */
     uint64_t in, out; /* byte counters at that moment */
+    int64_t dur;      /* connect: how long it blocked, ns; -1: not measured */
     int32_t ret, err; /* has_ret: ret != INT32_MIN */
     int32_t lfd;      /* accept */
     int32_t tid;      /* the thread it happened on */

@@ -3,6 +3,7 @@
 #include "addr.h"
 #include "event.h"
 #include "inject.h"
+#include "line.h"
 #include "shim.h"
 #include "sys.h"
 #include <errno.h>
@@ -56,6 +57,7 @@ RSW_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t salen)
         __atomic_store_n(&e->state, RSW_FD_WATCHED, __ATOMIC_RELEASE);
     }
     int r;
+    uint64_t t0 = rsw_line_now(); /* vDSO: how long a blocking connect waits is the story */
     if (RSW_UNLIKELY(rsw_inject_armed) && rsw_inject_connect(fd, sa, salen, e, &r))
         g.err = errno;
     else
@@ -80,6 +82,8 @@ RSW_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t salen)
         int fl = fcntl(fd, F_GETFL);
         in.nonblock = fl >= 0 ? !!(fl & O_NONBLOCK) : -1;
     }
+    if (in.nonblock != 1 && !(r < 0 && err == EINTR))
+        in.dur = (int64_t)(rsw_line_now() - t0);
     rsw_ev_emit(&in);
     if (r < 0)
         rsw_report_error("connect", "connect", fd, e, r, err);
@@ -145,10 +149,12 @@ RSW_EXPORT int shutdown(int fd, int how)
     struct rsw_guard g;
     if (!rsw_enter(&g))
         return rsw_real.shutdown(fd, how);
+    uint64_t t0 = rsw_line_now(); /* the FIN leaves during the call: stamped at its start */
     int r = RSW_REAL(&g, shutdown(fd, how));
     struct rsw_fd *e = rsw_fdt_watched(fd);
     if (e) {
         struct rsw_evinfo in = RSW_EVINFO_INIT;
+        in.ts = t0;
         in.ev = RSW_EV_SHUTDOWN, in.call = "shutdown", in.fd = fd, in.e = e;
         in.how = how >= 0 && how <= 2 ? hows[how] : "?";
         in.has_ret = 1, in.ret = r, in.err = r < 0 ? g.err : 0;

@@ -2,6 +2,7 @@
  * close_range/closefrom, and the same made as raw syscall() (libuv closes that way); the
  * syscall() shim also answers libunwind's raw writes into its pipe (unwind_pipe.c). */
 #include "event.h"
+#include "line.h"
 #include "logwriter.h"
 #include "ownfd.h"
 #include "shim.h"
@@ -22,9 +23,10 @@ static int take(int fd, struct rsw_fd *snap)
     return e != NULL;
 }
 
-static void emit_close(const char *call, int fd, struct rsw_fd *snap, int r, int err)
+static void emit_close(const char *call, int fd, struct rsw_fd *snap, int r, int err, uint64_t ts)
 {
     struct rsw_evinfo in = RSW_EVINFO_INIT;
+    in.ts = ts;
     in.ev = RSW_EV_CLOSE, in.call = call, in.fd = fd, in.e = snap;
     in.has_ret = 1, in.ret = r, in.err = r < 0 ? err : 0;
     rsw_ev_emit(&in);
@@ -45,11 +47,14 @@ static int do_close(const char *call, int fd, int raw)
         return -1;
     }
     int watched = take(fd, &snap);
+    /* the FIN or RST leaves during the call: its line is stamped at the start, so that the
+     * peer's error it causes never carries an earlier time than the close */
+    uint64_t t0 = watched ? rsw_line_now() : 0;
     int r = raw ? (int)rsw_syscall(SYS_close, fd) : RSW_REAL(&g, close(fd));
     if (raw)
         g.err = errno;
     if (watched)
-        emit_close(call, fd, &snap, r, g.err);
+        emit_close(call, fd, &snap, r, g.err, t0);
     rsw_leave(&g);
     return r;
 }
@@ -70,7 +75,7 @@ static int do_dup(const char *call, int oldfd, int newfd, int flags, int three)
     int watched = oldfd != newfd && take(newfd, &snap);
     int r = three ? RSW_REAL(&g, dup3(oldfd, newfd, flags)) : RSW_REAL(&g, dup2(oldfd, newfd));
     if (watched)
-        emit_close(call, newfd, &snap, r < 0 ? r : 0, g.err);
+        emit_close(call, newfd, &snap, r < 0 ? r : 0, g.err, 0);
     rsw_leave(&g);
     return r;
 }
@@ -101,7 +106,7 @@ static int close_range_sparing_own(const char *call, unsigned first, unsigned la
     for (size_t fd = first; fd <= last && fd < limit; fd++) {
         struct rsw_fd snap;
         if (!rsw_own_is((int)fd) && take((int)fd, &snap))
-            emit_close(call, (int)fd, &snap, 0, 0);
+            emit_close(call, (int)fd, &snap, 0, 0, 0);
     }
     int r = 0;
     unsigned lo = first;

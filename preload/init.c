@@ -33,6 +33,13 @@ static size_t max_fds(void)
     return v ? v : 1u << 20;
 }
 
+static __thread uint64_t fork_ts; /* the forking thread's, copied into the child */
+
+static void before_fork(void)
+{
+    fork_ts = rsw_line_now();
+}
+
 static void after_fork_child(void)
 {
     rsw_tls.vfork_of =
@@ -43,7 +50,7 @@ static void after_fork_child(void)
     rsw_line_after_fork();
     rsw_ev_after_fork();
     rsw_log_after_fork();
-    rsw_ev_start("fork");
+    rsw_ev_start_at("fork", fork_ts);
     rsw_idle();
 }
 
@@ -62,7 +69,7 @@ static void start(void)
     rsw_io_all = rsw_cfg.events == RSW_EVENTS_ALL;
     rsw_fdt_slow_mode(rsw_inject_armed || rsw_io_all);
     rsw_sigpipe_init();
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pthread_atfork(before_fork, NULL, after_fork_child);
     rsw_ev_start("exec");
     __atomic_store_n(&rsw_ready, 1, __ATOMIC_RELEASE);
     rsw_idle();

@@ -201,8 +201,8 @@ static int set_template(const char *v)
     size_t vl = v ? strlen(v) : 0;
     if (vl && v[vl - 1] == '/' && stat(abs, &st) != 0) /* RSTWATCH_LOG=/tmp/logs/: a directory */
         make_dirs(abs);
-    else if (vl && !strstr(v, "%p") && stat(abs, &st) != 0)
-        lw.new_file = 1; /* one file for every process: its creator says so */
+    else if (vl && !strstr(v, "%p") && !strchr(strrchr(abs, '/'), '.') && stat(abs, &st) != 0)
+        lw.new_file = 1; /* "/tmp/logs", no extension: meant as a directory? its creator says */
     if (!v || (stat(abs, &st) == 0 && S_ISDIR(st.st_mode))) {
         lw.per_process = 1;
         return snprintf(lw.tmpl, sizeof lw.tmpl,

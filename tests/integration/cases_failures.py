@@ -21,6 +21,8 @@ def failures_refused(ctx):
     fields(only(lines, "start"), mode="failures", rate=100)
     c = only(lines, "connect", fd=fd, peer=peer)
     fields(c, call="connect", ret=-1, errno="ECONNREFUSED", nonblock=False, tid=run.pid)
+    check(type(c.get("dur")) is int and 0 < c["dur"] < 1_000_000_000 and c["ts"] - c["dur"] >= run.t0,
+          f"the blocking connect's held line says how long it took (dur, ns), within the run: {show(c)}")
     check(c.get("local", "").startswith("0.0.0.0:") and isinstance(c.get("cookie"), int),
           f"the held connect line asked the kernel for its local address and cookie when written: {show(c)}")
     err = only(lines, "error", fd=fd)

@@ -268,7 +268,7 @@ def log_new_dir_or_file(ctx):
     check(len(files) == 2 and all(f.startswith("t_fork.") and f.endswith(".jsonl") for f in files),
           f"{d}: one log per process (t_fork and its child), seen {files}")
     check(log_messages(run.stderr) == [], f"nothing to say on stderr: {run.stderr}")
-    path = os.path.join(ctx.tmp, "shared.jsonl.d")
+    path = os.path.join(ctx.tmp, "logs")  # no extension: perhaps meant as a directory
     run = ctx.run("t_fork", env={**QUIET, "RSTWATCH_LOG": path})
     check(os.path.isfile(path), f"{path}: no file made")
     want = (f"rstwatch: pid {run.pid} (t_fork): RSTWATCH_LOG named nothing that exists: created the file {path} "
@@ -277,3 +277,6 @@ def log_new_dir_or_file(ctx):
     with open(path) as f:
         pids = {json.loads(line)["pid"] for line in f}
     check(len(pids) == 2 and run.pid in pids, f"{path}: both processes' lines in the one file: pids {pids}")
+    named = os.path.join(ctx.tmp, "shared.jsonl")  # a file name: the documented shared-file use, quiet
+    run = ctx.run("t_fork", env={**QUIET, "RSTWATCH_LOG": named})
+    check(os.path.isfile(named) and log_messages(run.stderr) == [], f"{named}: made quietly: {run.stderr}")

@@ -144,6 +144,17 @@ def main():
     funcs = [f.get("func") or f.get("sym") or "" for e in conn["events"] for f in (e.get("bt") or [])]
     check(any(f == want["func"] for f in funcs),
           f"no backtrace frame names {want['func']}: {sorted(set(funcs))}")
+    # A connect that blocked: its line says how long (dur), and the timeline starts when it began.
+    if name in ("blackhole", "unreachable"):
+        line = next(e for e in client if e["ev"] == "connect")
+        low = 2.0e9 if name == "blackhole" else 0.9e9
+        check(low <= line.get("dur", -1) <= 20e9, f"connect dur {line.get('dur')} ns, want at least {low / 1e9} s")
+        lasted = conn["end_ts"] - conn["start_ts"]
+        check(lasted >= line["dur"], f"the report's connection lasted {lasted} ns, less than connect blocked")
+        first = conn["events"][0]
+        check(first["t"] == 0 and first["ev"] == "error" and "(blocked " in first["text"]
+              and first["ts"] == line["ts"] - line["dur"],
+              f"the timeline's first event: the connect, shown when it began, saying how long it blocked: {first}")
     # Both ends matched: the server's log is given too, whichever side finished first.
     if name in ("abort", "write-after-close", "write-after-close-read", "peer-reboot"):
         check(conn.get("peer_side") is not None, "report: the server's side was not matched")
