@@ -1,6 +1,7 @@
 /* symbolize.c: module + offset → function, file:line via elfutils libdw, one cache entry per
  * module. */
 #include "symbolize.h"
+#include "demangle.h"
 #include "fmt.h"
 #include "jsonutil.h"
 #include "map.h"
@@ -172,9 +173,13 @@ static void symbolize_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_
         snprintf(plain, sizeof plain, "%.*s", (int)(strchr(func, '@') - func), func);
         func = plain;
     }
-    json_object_set_new(fr, "func", func ? json_string(func) : json_null());
+    char *readable = rsw_demangle(func);
+    json_object_set_new(fr, "func", func ? json_string(readable ? readable : func) : json_null());
     json_object_set_new(fr, "file", file ? json_string(file) : json_null());
     json_object_set_new(fr, "line", file && line > 0 ? json_integer(line) : json_null());
+    if (readable) /* the name as the object has it */
+        json_object_set_new(fr, "mangled", json_string(func));
+    free(readable);
 }
 
 void rsw_sym_frames(struct rsw_symbolizer *s, json_t *bt, int interrupted)

@@ -10,7 +10,8 @@ void rsw_sym_free(struct rsw_symbolizer *s);
 /* quiet = 1: print nothing (the warning below). */
 void rsw_sym_set_quiet(struct rsw_symbolizer *s, int quiet);
 /* Adds "func", "file", "line" to every frame of bt, in place (null when unknown; func falls back
- * to the logged "sym"). Frame 0 of a signal's backtrace is the interrupted instruction, not a
+ * to the logged "sym"). func is demangled (C++, Rust); the name before that is then kept under
+ * "mangled". Frame 0 of a signal's backtrace is the interrupted instruction, not a
  * return address: pass interrupted = 1 so it is looked up as is. A frame carrying the logged
  * build-id of its module (RSW_FRAME_BUILD_ID) loses that key; when the file on this machine has
  * another build-id, one line on stderr (once per file and logged build-id) says that its symbols
