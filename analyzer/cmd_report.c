@@ -1,6 +1,7 @@
 /* cmd_report.c: `rstwatch report`: option parsing and output setup around the report engine. */
 #include "cmd.h"
 #include "report.h"
+#include "symbolize.h"
 #include "verdict.h"
 #include <errno.h>
 #include <getopt.h>
@@ -32,6 +33,9 @@ const char rsw_report_usage[] =
     "                      is an error (exit 2) instead of being skipped and counted; a log\n"
     "                      that lost events is incomplete (the whole report, then exit 2)\n"
     "      --color WHEN    auto (default: on a terminal), always, never\n"
+    "      --debug-dir DIRS  look for separate debug files (.build-id/xx/yyyy.debug, by\n"
+    "                      path) in these directories (colon-separated, repeatable) instead\n"
+    "                      of /usr/lib/debug; with DEBUGINFOD_URLS set, debuginfod too\n"
     "  -h, --help          this help\n"
     "\n"
     "exit status: 0 ok, 1 the report could not be written, 2 usage error, missing or\n"
@@ -55,7 +59,7 @@ static int bad_usage(const char *msg, const char *arg)
 
 int rsw_cmd_report(int argc, char **argv)
 {
-    enum { O_PID = 256, O_PEER, O_VERDICT, O_ERRORS, O_STRICT, O_COLOR, O_FULL };
+    enum { O_PID = 256, O_PEER, O_VERDICT, O_ERRORS, O_STRICT, O_COLOR, O_FULL, O_DEBUG_DIR };
     static const struct option opts[] = {
         {"format", required_argument, 0, 'f'},
         {"output", required_argument, 0, 'o'},
@@ -66,6 +70,7 @@ int rsw_cmd_report(int argc, char **argv)
         {"full", no_argument, 0, O_FULL},
         {"strict", no_argument, 0, O_STRICT},
         {"color", required_argument, 0, O_COLOR},
+        {"debug-dir", required_argument, 0, O_DEBUG_DIR},
         {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0},
     };
@@ -117,6 +122,9 @@ int rsw_cmd_report(int argc, char **argv)
             if (strcmp(optarg, "auto") && strcmp(optarg, "always") && strcmp(optarg, "never"))
                 return bad_usage("--color wants auto, always or never", optarg);
             color = optarg;
+            break;
+        case O_DEBUG_DIR:
+            rsw_sym_add_debug_dirs(optarg);
             break;
         case 'h':
             fputs(rsw_report_usage, stdout);

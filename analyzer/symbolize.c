@@ -1,38 +1,256 @@
 /* symbolize.c: module + offset → function, file:line via elfutils libdw, one cache entry per
- * module. */
+ * module file and logged build-id; debug files from the debug directories and debuginfod. */
 #include "symbolize.h"
+#include "demangle.h"
 #include "fmt.h"
 #include "jsonutil.h"
 #include "map.h"
 #include "modules.h"
 #include "rsw_schema.h"
+#include <ctype.h>
+#include <dlfcn.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 struct module {
     Dwfl *dwfl;
     Dwfl_Module *mod; /* NULL: the binary is missing or unreadable; use the logged names */
     Dwarf_Addr bias;
+    const struct rsw_symbolizer *s; /* for find_debuginfo, through the module's userdata */
 };
 
 struct rsw_symbolizer {
-    struct rsw_map *mods;    /* path → struct module * */
-    struct rsw_map *checked; /* "path|build-id" → (void *)1: compared with the file already */
+    struct rsw_map *mods; /* "path|logged build-id" → struct module * */
     int quiet;
 };
 
+/* ---- where debug files are looked for ------------------------------------------------------ */
+
+#define DEFAULT_DEBUG_DIRS "/usr/lib/debug"
+#define MAX_BUILD_ID 64 /* bytes, as libdwfl */
+
+/* The debug directories (gdb's debug-file-directory), absolute and colon-separated; NULL until
+ * --debug-dir names one: DEFAULT_DEBUG_DIRS. */
+static char *debug_dirs;
+/* libdwfl's search path: the module's own directory, its .debug/, then each debug directory;
+ * NULL: libdwfl's default (the same, with DEFAULT_DEBUG_DIRS). */
 static char *debuginfo_path;
 
+void rsw_sym_add_debug_dirs(const char *list)
+{
+    char *copy = strdup(list), *save = NULL, *dir;
+    if (!copy)
+        abort();
+    if (!debug_dirs && !(debug_dirs = strdup("")))
+        abort();
+    for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+        /* absolute (libdwfl takes a relative entry as under the module's own directory) */
+        char *abs = realpath(dir, NULL);
+        if (!abs) {
+            fprintf(stderr, "rstwatch: debug directory %s: %s\n", dir, strerror(errno));
+            continue;
+        }
+        char *more;
+        if (asprintf(&more, "%s%s%s", debug_dirs, *debug_dirs ? ":" : "", abs) < 0)
+            abort();
+        free(abs);
+        free(debug_dirs);
+        debug_dirs = more;
+    }
+    free(copy);
+    free(debuginfo_path);
+    if (asprintf(&debuginfo_path, ":.debug%s%s", *debug_dirs ? ":" : "", debug_dirs) < 0)
+        abort();
+}
+
+/* ---- debuginfod ---------------------------------------------------------------------------- */
+
+/* libdebuginfod's API (elfutils/debuginfod.h, not needed for these declarations). */
+typedef int debuginfod_find_fn(debuginfod_client *c, const unsigned char *build_id, int len,
+                               char **path);
+typedef int debuginfod_progress_fn(debuginfod_client *c, long a, long b);
+typedef void debuginfod_set_progressfn_fn(debuginfod_client *c, debuginfod_progress_fn *fn);
+
+/* libdwfl's standard search asks debuginfod by itself, last, unannounced and as long as the
+ * servers let it. So DEBUGINFOD_URLS is taken out of the environment, where libdebuginfod reads
+ * it at each question, and put back only around a question of ours: announced once, bounded,
+ * and none after one that a server failed to answer. Process-wide, as the environment is. */
+static struct {
+    int set_up;
+    char *urls; /* DEBUGINFOD_URLS as given; NULL: debuginfod is never asked */
+    void *so;   /* libdebuginfod.so.1 (libdwfl loads it too) */
+    int announced, given_up;
+    long long deadline; /* of the question under way, monotonic ns; 0: none */
+    int cancelled;      /* progress() ended it */
+} dfd;
+
+static void debuginfod_set_up(void)
+{
+    if (dfd.set_up++)
+        return;
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    if (!urls || !*urls)
+        return;
+    if (!(dfd.urls = strdup(urls)))
+        abort();
+    unsetenv("DEBUGINFOD_URLS");
+    if (!getenv("DEBUGINFOD_TIMEOUT")) /* libdebuginfod's default is 90 s */
+        setenv("DEBUGINFOD_TIMEOUT", "5", 1);
+}
+
+static long long now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+/* DEBUGINFOD_TIMEOUT only bounds a transfer under way (100 KiB per that many seconds): a server
+ * whose address drops packets holds a question until the TCP connect gives up, at each of its
+ * retries. libdebuginfod calls this about once a second; b, the size of the file coming, stays
+ * 0 until a server has started to send it. So no server answering within the timeout ends the
+ * question (libdebuginfod then notes the file as missing, for 10 min: its cache_miss_s). */
+static int progress(debuginfod_client *c, long a, long b)
+{
+    (void)c;
+    (void)a;
+    if (b != 0 || !dfd.deadline || now_ns() < dfd.deadline)
+        return 0;
+    dfd.cancelled = 1;
+    return 1;
+}
+
+/* Before a question with m's client: 0 when none may be asked (no URLs or libdebuginfod, a quiet
+ * symbolizer, a server failed before), else 1, the URLs in the environment until ask_end. */
+static int ask_begin(const struct module *m)
+{
+    if (!dfd.urls || dfd.given_up || m->s->quiet)
+        return 0;
+    debuginfod_client *c = dwfl_get_debuginfod_client(m->dwfl);
+    if (!dfd.so && c)
+        dfd.so = dlopen("libdebuginfod.so.1", RTLD_LAZY);
+    debuginfod_set_progressfn_fn *set_progress =
+        dfd.so ? (debuginfod_set_progressfn_fn *)dlsym(dfd.so, "debuginfod_set_progressfn") : NULL;
+    if (!c || !set_progress)
+        return 0;
+    const char *timeout = getenv("DEBUGINFOD_TIMEOUT");
+    if (!dfd.announced++)
+        fprintf(stderr,
+                "rstwatch: asking debuginfod at %s for debug info not found here (timeout %s s)\n",
+                dfd.urls, timeout);
+    set_progress(c, progress);
+    dfd.deadline = atoi(timeout) > 0 ? now_ns() + atoi(timeout) * 1000000000LL : 0;
+    dfd.cancelled = 0;
+    setenv("DEBUGINFOD_URLS", dfd.urls, 1);
+    return 1;
+}
+
+/* After it (rc: a file descriptor, or -errno): an answer other than a file or "not there" (no
+ * answer in time, a refused connection) ends the asking for the rest of the run. */
+static void ask_end(int rc)
+{
+    unsetenv("DEBUGINFOD_URLS");
+    if (dfd.cancelled || (rc < -1 && rc != -ENOENT)) {
+        dfd.given_up = 1;
+        if (dfd.cancelled)
+            fprintf(stderr,
+                    "rstwatch: debuginfod did not answer within %s s: asking it nothing more\n",
+                    getenv("DEBUGINFOD_TIMEOUT"));
+        else
+            fprintf(stderr, "rstwatch: debuginfod did not answer (%s): asking it nothing more\n",
+                    strerror(-rc));
+    }
+}
+
+/* libdwfl's standard search (the module's directory, then each debug directory by build-id
+ * and by path), without debuginfod; then once more with it when that found nothing and it
+ * may be asked (libdwfl knows which build-id to ask for: the module's, or its dwz file's). */
+static int find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                          const char *file, const char *debuglink, GElf_Word crc,
+                          char **debuginfo_file)
+{
+    int fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
+                                          debuginfo_file);
+    if (fd >= 0 || !*userdata || !ask_begin(*userdata))
+        return fd;
+    fd = dwfl_standard_find_debuginfo(mod, userdata, modname, base, file, debuglink, crc,
+                                      debuginfo_file);
+    ask_end(fd);
+    return fd;
+}
+
 static const Dwfl_Callbacks offline_cb = {
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_debuginfo = find_debuginfo,
     .section_address = dwfl_offline_section_address,
     .debuginfo_path = &debuginfo_path,
 };
+
+/* The bytes of a logged build-id (hex, any case); 0 when it is not one. */
+static int build_id_bits(const char *hex, unsigned char *bits)
+{
+    size_t n = strlen(hex);
+    if (n < 6 || n % 2 || n > 2 * MAX_BUILD_ID)
+        return 0;
+    for (size_t i = 0; i < n; i += 2) {
+        if (!isxdigit((unsigned char)hex[i]) || !isxdigit((unsigned char)hex[i + 1]))
+            return 0;
+        char byte[3] = {hex[i], hex[i + 1], 0};
+        bits[i / 2] = (unsigned char)strtoul(byte, NULL, 16);
+    }
+    return (int)(n / 2);
+}
+
+/* Build-id bits in lower-case hex: buf holds 2 * MAX_BUILD_ID + 1 bytes; "" for none. */
+static char *hex_of(const unsigned char *bits, int n, char *buf)
+{
+    buf[0] = 0;
+    for (int i = 0; i < n && i < MAX_BUILD_ID; i++)
+        snprintf(buf + 2 * i, 3, "%02x", bits[i]);
+    return buf;
+}
+
+/* A file of the object whose build-id is bits, for a module missing here or here in another
+ * build: in each debug directory .build-id/xx/yyyy.debug (its symbols and lines), else
+ * .build-id/xx/yyyy (the object itself, where a directory has it); else debuginfod's debug file
+ * of it, else its executable. malloc'd path, or NULL. */
+static char *file_by_build_id(const struct module *m, const unsigned char *bits, int n)
+{
+    char hex[2 * MAX_BUILD_ID + 1], *list = strdup(debug_dirs ? debug_dirs : DEFAULT_DEBUG_DIRS);
+    char *save = NULL, *dir, *path = NULL;
+    if (!list)
+        abort();
+    hex_of(bits, n, hex);
+    for (dir = strtok_r(list, ":", &save); dir && !path; dir = strtok_r(NULL, ":", &save))
+        for (int debug = 1; debug >= 0 && !path; debug--) {
+            if (asprintf(&path, "%s/.build-id/%.2s/%s%s", dir, hex, hex + 2,
+                         debug ? ".debug" : "") < 0)
+                abort();
+            if (access(path, R_OK) != 0) {
+                free(path);
+                path = NULL;
+            }
+        }
+    free(list);
+    const char *names[] = {"debuginfod_find_debuginfo", "debuginfod_find_executable"};
+    for (size_t i = 0; !path && i < 2 && ask_begin(m); i++) {
+        debuginfod_find_fn *find = (debuginfod_find_fn *)dlsym(dfd.so, names[i]);
+        debuginfod_client *c = dwfl_get_debuginfod_client(m->dwfl);
+        int fd = find ? find(c, bits, n, &path) : -ENOSYS;
+        if (fd >= 0)
+            close(fd);
+        ask_end(fd);
+    }
+    return path;
+}
+
+/* ---- modules ------------------------------------------------------------------------------- */
 
 struct rsw_symbolizer *rsw_sym_new(void)
 {
@@ -40,7 +258,7 @@ struct rsw_symbolizer *rsw_sym_new(void)
     if (!s)
         abort();
     s->mods = rsw_map_new();
-    s->checked = rsw_map_new();
+    debuginfod_set_up();
     return s;
 }
 
@@ -65,30 +283,81 @@ void rsw_sym_free(struct rsw_symbolizer *s)
         return;
     rsw_map_each(s->mods, module_free, NULL);
     rsw_map_free(s->mods);
-    rsw_map_free(s->checked);
     free(s);
 }
 
-/* Opens a module once; later calls return the cached entry, even a failed one. */
-static struct module *module_of(struct rsw_symbolizer *s, const char *path)
+/* Reports file as the module, in a session of its own (one that had the file of another
+ * build would give its module back: same name, same place): 1 when its ELF could be read. */
+static int module_open(struct module *m, const char *name, const char *file)
 {
-    struct module *m = rsw_map_get(s->mods, path);
+    if (m->dwfl)
+        dwfl_end(m->dwfl);
+    m->mod = NULL;
+    if (!(m->dwfl = dwfl_begin(&offline_cb)))
+        return 0;
+    dwfl_report_begin(m->dwfl);
+    m->mod = dwfl_report_offline(m->dwfl, name, file, -1);
+    dwfl_report_end(m->dwfl, NULL, NULL);
+    if (m->mod && !dwfl_module_getelf(m->mod, &m->bias))
+        m->mod = NULL;
+    void **userdata;
+    if (m->mod && dwfl_module_info(m->mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+        *userdata = m;
+    return m->mod != NULL;
+}
+
+/* The module's build-id in hex ("" when it has none). */
+static char *module_build_id(const struct module *m, char *buf)
+{
+    const unsigned char *bits = NULL;
+    GElf_Addr vaddr;
+    int n = m->mod ? dwfl_module_build_id(m->mod, &bits, &vaddr) : 0;
+    return hex_of(bits, n, buf);
+}
+
+/* Opens a module once per logged build-id; later calls return the cached entry, even a failed
+ * one. When the file here is missing or has another build-id than the log says, the right one
+ * is looked for by build-id; failing that, a file here of another build is still used, and one
+ * line on stderr says that its symbols may be wrong. */
+static struct module *module_of(struct rsw_symbolizer *s, const char *path, const char *logged)
+{
+    char key[1024], here[2 * MAX_BUILD_ID + 1] = "", found[2 * MAX_BUILD_ID + 1];
+    snprintf(key, sizeof key, "%s|%s", path, logged ? logged : "");
+    struct module *m = rsw_map_get(s->mods, key);
     if (m)
         return m;
     m = calloc(1, sizeof(*m));
     if (!m)
         abort();
-    rsw_map_set(s->mods, path, m);
-    if (path[0] != '/' || access(path, R_OK) != 0)
+    rsw_map_set(s->mods, key, m);
+    m->s = s;
+    int present = path[0] == '/' && access(path, R_OK) == 0 && module_open(m, path, path);
+    module_build_id(m, here);
+    unsigned char bits[MAX_BUILD_ID];
+    int n = logged ? build_id_bits(logged, bits) : 0;
+    if (!logged || (present && strcasecmp(here, logged) == 0))
         return m;
-    m->dwfl = dwfl_begin(&offline_cb);
-    if (!m->dwfl)
+    if (!m->dwfl && !(m->dwfl = dwfl_begin(&offline_cb))) /* for its debuginfod client */
         return m;
-    dwfl_report_begin(m->dwfl);
-    m->mod = dwfl_report_offline(m->dwfl, path, path, -1);
-    dwfl_report_end(m->dwfl, NULL, NULL);
-    if (m->mod && !dwfl_module_getelf(m->mod, &m->bias))
+    char *alt = n ? file_by_build_id(m, bits, n) : NULL;
+    if (alt && module_open(m, path, alt) && strcasecmp(module_build_id(m, found), logged) == 0) {
+        if (present && !s->quiet)
+            fprintf(stderr,
+                    "rstwatch: %s here is not the file the log was written with (build-id %s, "
+                    "the log says %s): symbols from %s\n",
+                    path, *here ? here : "none", logged, alt);
+    } else if (present) {
+        if (alt)
+            module_open(m, path, path);
+        if (!s->quiet)
+            fprintf(stderr,
+                    "rstwatch: %s here is not the file the log was written with (build-id %s, "
+                    "the log says %s): its symbols may be wrong\n",
+                    path, *here ? here : "none", logged);
+    } else {
         m->mod = NULL;
+    }
+    free(alt);
     return m;
 }
 
@@ -124,28 +393,6 @@ static const char *scan_cus(Dwfl_Module *mod, Dwarf_Addr addr, int *line)
     return NULL;
 }
 
-/* Once per file and logged build-id: warns when the file here has another one (or none). */
-static void check_build_id(struct rsw_symbolizer *s, const char *path, struct module *m,
-                           const char *logged)
-{
-    char key[1024];
-    snprintf(key, sizeof key, "%s|%s", path, logged);
-    if (rsw_map_get(s->checked, key))
-        return;
-    rsw_map_set(s->checked, key, (void *)1);
-    const unsigned char *bits = NULL;
-    GElf_Addr vaddr;
-    int n = dwfl_module_build_id(m->mod, &bits, &vaddr);
-    char here[256] = "";
-    for (int i = 0; i < n && (size_t)i < sizeof here / 2 - 1; i++)
-        snprintf(here + 2 * i, 3, "%02x", bits[i]);
-    if (strcasecmp(here, logged) != 0 && !s->quiet)
-        fprintf(stderr,
-                "rstwatch: %s here is not the file the log was written with (build-id %s, the "
-                "log says %s): its symbols may be wrong\n",
-                path, *here ? here : "none", logged);
-}
-
 static void symbolize_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_address,
                             const char *build_id)
 {
@@ -153,9 +400,7 @@ static void symbolize_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_
     const char *func = rsw_jstr(fr, RSW_KEY(SYM), NULL);
     const char *file = NULL;
     int line = 0;
-    struct module *m = obj ? module_of(s, obj) : NULL;
-    if (m && m->mod && build_id)
-        check_build_id(s, obj, m, build_id);
+    struct module *m = obj ? module_of(s, obj, build_id) : NULL;
     if (m && m->mod && json_object_get(fr, RSW_KEY(OFF))) {
         Dwarf_Addr addr = m->bias + hex_field(fr, RSW_KEY(OFF)) - (is_return_address ? 1 : 0);
         const char *name = dwfl_module_addrname(m->mod, addr);
@@ -172,9 +417,13 @@ static void symbolize_frame(struct rsw_symbolizer *s, json_t *fr, int is_return_
         snprintf(plain, sizeof plain, "%.*s", (int)(strchr(func, '@') - func), func);
         func = plain;
     }
-    json_object_set_new(fr, "func", func ? json_string(func) : json_null());
+    char *readable = rsw_demangle(func);
+    json_object_set_new(fr, "func", func ? json_string(readable ? readable : func) : json_null());
     json_object_set_new(fr, "file", file ? json_string(file) : json_null());
     json_object_set_new(fr, "line", file && line > 0 ? json_integer(line) : json_null());
+    if (readable) /* the name as the object has it */
+        json_object_set_new(fr, "mangled", json_string(func));
+    free(readable);
 }
 
 void rsw_sym_frames(struct rsw_symbolizer *s, json_t *bt, int interrupted)

@@ -54,7 +54,7 @@ def run(rstwatch, cwd, args, fmt):
         else:
             argv.append(a)
     p = subprocess.run(argv, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, env=dict(os.environ, NO_COLOR="1"), timeout=120)
+                       stderr=subprocess.PIPE, env={**{k: v for k, v in os.environ.items() if k != "DEBUGINFOD_URLS"}, "NO_COLOR": "1"}, timeout=120)
     return p.returncode, p.stdout.decode(), p.stderr.decode()
 
 
