@@ -339,6 +339,14 @@ static void counted(struct rsw_engine *e, const struct rsw_proc *p, json_t *line
     }
     if (ev == RSW_EV_TALLY) {
         int server = strcmp(rsw_jstr(line, K(ROLE), ""), "server") == 0;
+        const char *const keys[] = {K(PEER), K(LOCAL)};
+        for (int i = 0; i < 2; i++) { /* an IPv4-mapped key is the IPv4 address */
+            char buf[128];
+            const char *a = rsw_jstr(line, keys[i], NULL),
+                       *canon = rsw_addr_canon(a, buf, sizeof buf);
+            if (canon != a)
+                json_object_set_new(line, keys[i], json_string(canon));
+        }
         if (f->errors_only || (f->verdict >= 0 && f->verdict != RSW_V_CLEAN))
             return;
         if (f->peer && (server || !rsw_peer_matches(f->peer, rsw_jstr(line, K(PEER), ""))))
